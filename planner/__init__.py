@@ -1,0 +1,35 @@
+"""planner: an optimization planner for buying compute year by year across providers.
+
+The notebook API::
+
+    import planner
+    inst = planner.load_instance("instances/toy.yaml")
+    plan = planner.solve(inst)            # status, objective_value, tables (pandas)
+    plan.tables["finance"]                # or plan.finance
+    plan.write("results/toy")
+
+Solving imports Pyomo, HiGHS and pandas on first use, so loading and validating stay fast.
+"""
+
+from __future__ import annotations
+
+from .instance import Instance, InstanceError, instance_json_schema, load_instance
+
+__all__ = ["Instance", "InstanceError", "load_instance", "instance_json_schema", "solve", "check_plan"]
+__version__ = "0.1.0"
+
+
+def solve(instance, objective: str | None = None, time_limit: float | None = None):
+    """Solve an instance (an :class:`Instance`, a path, or a mapping) and return its Plan."""
+    from .solve import solve as _solve
+
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+    return _solve(instance, objective=objective, time_limit=time_limit)
+
+
+def check_plan(plan) -> list[str]:
+    """Recompute every table of an optimal plan from its decisions; return the mismatches."""
+    from .check import check_plan as _check
+
+    return _check(plan.instance, plan.tables, plan.summary)

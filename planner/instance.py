@@ -1,0 +1,527 @@
+"""Instance files: the schema of MODEL.md §1, loading from YAML or JSON, and validation.
+
+An instance is validated in one pass by pydantic. Yearly series are resolved during
+that pass into a mapping ``{year: value}`` that covers every planning year exactly once,
+so the model never sees the shorthand forms (one number, ``2026-2030`` ranges).
+
+Every problem is reported as an :class:`InstanceError` holding ``(path, message)``
+pairs, where ``path`` is the dotted path of the field in the file
+(``providers.microsoft.contracts.reserved_3y.term``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+
+#: Largest instance file the loader reads, in bytes.
+MAX_FILE_BYTES = 10_000_000
+
+Series = dict[int, float]
+"""A resolved yearly series: one value for every planning year."""
+
+
+class InstanceError(Exception):
+    """An instance that cannot be used; ``problems`` lists ``(path, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str | None = None):
+        self.problems = problems
+        self.source = source
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        lines = [f"{where}{path}: {msg}" if path else f"{where}{msg}" for path, msg in self.problems]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Numbers and yearly series
+# ---------------------------------------------------------------------------------------
+
+_BOUNDS = {
+    "amount": (0.0, None, "a number >= 0"),
+    "fraction": (0.0, 1.0, "a number in [0, 1]"),
+    "positive": (0.0, None, "a number > 0"),
+}
+_YEAR_KEY = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
+
+
+def _check_number(value: Any, kind: str) -> float:
+    """Return ``value`` as a float or raise ValueError saying what was expected."""
+    low, high, expected = _BOUNDS[kind]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected {expected}, got {_show(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected {expected}, got {_show(value)} (NaN and infinity are not allowed)")
+    if number < low or (kind == "positive" and number <= 0) or (high is not None and number > high):
+        raise ValueError(f"expected {expected}, got {_show(value)}")
+    return number
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _year_range(key: Any) -> tuple[int, int]:
+    """Parse a series key: ``2027`` or ``"2027"`` or ``"2026-2030"``."""
+    if isinstance(key, bool):
+        raise ValueError(f"key {_show(key)} is not a year or a range like 2026-2030")
+    if isinstance(key, int):
+        return key, key
+    match = _YEAR_KEY.match(key) if isinstance(key, str) else None
+    if not match:
+        raise ValueError(f"key {_show(key)} is not a year or a range like 2026-2030")
+    first = int(match.group(1))
+    last = int(match.group(2) or first)
+    if last < first:
+        raise ValueError(f"range {key!r} runs backwards (last year before first)")
+    return first, last
+
+
+def resolve_series(raw: Any, kind: str, years: list[int] | None) -> Series:
+    """Expand a number or a mapping of years/ranges into ``{year: value}`` for ``years``.
+
+    Raises ValueError with a message naming the offending key or years.
+    """
+    if isinstance(raw, dict):
+        given: dict[int, float] = {}
+        doubled: set[int] = set()
+        for key, value in raw.items():
+            first, last = _year_range(key)
+            try:
+                number = _check_number(value, kind)
+            except ValueError as err:
+                raise ValueError(f"at {key}: {err}") from None
+            for year in range(first, last + 1):
+                if year in given:
+                    doubled.add(year)
+                given[year] = number
+        if years is None:
+            return given
+        doubled &= set(years)
+        if doubled:
+            raise ValueError(f"year(s) {_years_text(doubled)} given more than once")
+        missing = [y for y in years if y not in given]
+        if missing:
+            raise ValueError(f"no value for planning year(s) {_years_text(missing)}")
+        return {y: given[y] for y in years}
+    try:
+        number = _check_number(raw, kind)
+    except ValueError:
+        raise ValueError(
+            f"expected {_BOUNDS[kind][2]}, or a mapping of years (2027) and ranges "
+            f"(2026-2030) to such numbers; got {_show(raw)}"
+        ) from None
+    return {y: number for y in (years or [])}
+
+
+def _years_text(years) -> str:
+    return ", ".join(str(y) for y in sorted(years))
+
+
+def _series_schema(kind: str) -> dict:
+    number: dict[str, Any] = {"type": "number", "minimum": 0}
+    if kind == "fraction":
+        number["maximum"] = 1
+    if kind == "positive":
+        number = {"type": "number", "exclusiveMinimum": 0}
+    return {
+        "anyOf": [
+            number,
+            {
+                "type": "object",
+                "description": "keys: a year (2027) or an inclusive range (2026-2030)",
+                "propertyNames": {"pattern": r"^\d{4}(-\d{4})?$"},
+                "additionalProperties": number,
+            },
+        ]
+    }
+
+
+def _series_type(kind: str):
+    def validate(raw: Any, info: ValidationInfo) -> Series:
+        years = (info.context or {}).get("years")
+        return resolve_series(raw, kind, years)
+
+    return Annotated[Series, PlainValidator(validate), WithJsonSchema(_series_schema(kind))]
+
+
+AmountSeries = _series_type("amount")
+FractionSeries = _series_type("fraction")
+PositiveSeries = _series_type("positive")
+
+
+def _plain_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {_show(value)}")
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {_show(value)}")
+    return value
+
+
+Amount = Annotated[float, BeforeValidator(_plain_number), Field(ge=0, allow_inf_nan=False)]
+Whole = Annotated[int, BeforeValidator(_whole_number)]
+Year = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=9999)]
+
+
+# ---------------------------------------------------------------------------------------
+# The instance format
+# ---------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=False)
+
+
+class Units(_Strict):
+    """Labels shown in output; they do not change any number."""
+
+    money: str = "money"
+    capacity: str = "capacity"
+
+
+class Workload(_Strict):
+    """A kind of compute demand (training, inference, ...)."""
+
+    demand: AmountSeries = Field(description="compute units needed per year")
+    min_served: FractionSeries = Field(1.0, description="fraction of demand that must be served")
+    revenue: AmountSeries = Field(0.0, description="money earned per compute unit served")
+
+
+class Debt(_Strict):
+    limit: AmountSeries = Field(0.0, description="largest allowed end-of-year debt")
+    rate: Amount = Field(0.0, description="interest per year on the debt at the start of the year")
+    initial: Amount = Field(0.0, description="debt before the first year")
+
+
+class Finance(_Strict):
+    initial_cash: Amount = Field(0.0, description="cash before the first year")
+    min_cash: AmountSeries = Field(0.0, description="lowest allowed end-of-year cash")
+    funding: AmountSeries = Field(0.0, description="equity inflows (not revenue)")
+    base_revenue: AmountSeries = Field(0.0, description="revenue that does not depend on compute")
+    other_costs: AmountSeries = Field(0.0, description="costs unrelated to compute")
+    debt: Debt = Field(default={})
+
+
+class Contract(_Strict):
+    """A way to rent capacity: signed in year s, active for ``term`` years at the year-s price."""
+
+    term: Whole = Field(ge=1, description="years the contract runs")
+    price: AmountSeries = Field(description="money per capacity unit per year, locked at signing")
+    upfront: AmountSeries = Field(0.0, description="money per capacity unit, paid in the signing year")
+    available: Optional[tuple[Year, Year]] = Field(
+        None, description="first and last year it can be signed; default all years"
+    )
+    max_per_year: Optional[AmountSeries] = Field(None, description="most capacity signed in one year")
+
+
+class Build(_Strict):
+    """Capacity the planner pays to build and then owns."""
+
+    initial: Amount = Field(0.0, description="owned capacity online before the first year")
+    lead_time: Whole = Field(0, ge=0, description="years from paying capex to being online")
+    lifetime: Optional[Whole] = Field(None, ge=1, description="years online before retiring")
+    max_per_year: Optional[AmountSeries] = Field(None, description="most new build started per year")
+    capex: AmountSeries = Field(description="money per capacity unit, paid when the build starts")
+    opex: AmountSeries = Field(0.0, description="money per online capacity unit per year")
+    depreciation_years: Whole = Field(
+        0, ge=0, description="0: capex is a loss when paid; N: straight line over N years"
+    )
+    capex_in_loss: bool = Field(True, description="false: capex is cash only, never a loss")
+
+
+class Provider(_Strict):
+    """A source of capacity: a cloud, a datacenter venture."""
+
+    capacity: Optional[AmountSeries] = Field(None, description="most active capacity per year")
+    efficiency: PositiveSeries = Field(1.0, description="compute units per capacity unit")
+    workloads: Optional[list[str]] = Field(None, description="workloads allowed here; default all")
+    existing: AmountSeries = Field(0.0, description="capacity contracted before the horizon")
+    existing_cost: AmountSeries = Field(0.0, description="what the existing capacity costs per year")
+    min_spend: Optional[AmountSeries] = Field(None, description="take-or-pay minimum charge per year")
+    min_capacity: Optional[AmountSeries] = Field(None, description="least active capacity per year")
+    min_share: Optional[FractionSeries] = Field(None, description="least share of all active capacity")
+    max_share: Optional[FractionSeries] = Field(None, description="most share of all active capacity")
+    max_decline: Optional[FractionSeries] = Field(
+        None, description="most fraction by which active capacity may fall in a year"
+    )
+    contracts: dict[str, Contract] = Field(default_factory=dict)
+    build: Optional[Build] = None
+
+    @field_validator("workloads")
+    @classmethod
+    def _not_empty(cls, value):
+        if value is not None and not value:
+            raise ValueError("expected at least one workload name (omit the key to allow all)")
+        return value
+
+
+class Instance(_Strict):
+    """A compute procurement problem (MODEL.md §1)."""
+
+    name: Optional[str] = Field(None, description="defaults to the file's stem")
+    description: Optional[str] = None
+    units: Units = Field(default={})
+    years: tuple[Year, Year] = Field(description="first and last planning year, inclusive")
+    objective: Literal["cumulative_loss", "peak_cumulative_loss"] = "cumulative_loss"
+    discount_rate: Amount = Field(0.0, lt=1)
+    workloads: dict[str, Workload] = Field(min_length=1)
+    finance: Finance = Field(default={})
+    providers: dict[str, Provider] = Field(min_length=1)
+
+    @property
+    def year_list(self) -> list[int]:
+        return list(range(self.years[0], self.years[1] + 1))
+
+    def allowed_workloads(self, provider: str) -> list[str]:
+        """``W_p``: workloads allowed on ``provider``, in the instance's workload order."""
+        listed = self.providers[provider].workloads
+        return [w for w in self.workloads if listed is None or w in listed]
+
+    def signing_years(self, provider: str, contract: str) -> list[int]:
+        """``S_k``: the years contract ``contract`` of ``provider`` can be signed."""
+        window = self.providers[provider].contracts[contract].available
+        years = self.year_list
+        return years if window is None else [y for y in years if window[0] <= y <= window[1]]
+
+
+# ---------------------------------------------------------------------------------------
+# Checks that need more than one field
+# ---------------------------------------------------------------------------------------
+
+
+def _cross_checks(inst: Instance) -> list[tuple[str, str]]:
+    problems = []
+    first, last = inst.years
+    for pname, prov in inst.providers.items():
+        for w in prov.workloads or []:
+            if w not in inst.workloads:
+                known = ", ".join(inst.workloads)
+                problems.append((f"providers.{pname}.workloads", f"unknown workload {w!r} (defined: {known})"))
+        if len(set(prov.workloads or [])) != len(prov.workloads or []):
+            problems.append((f"providers.{pname}.workloads", "a workload is listed more than once"))
+        for kname, contract in prov.contracts.items():
+            path = f"providers.{pname}.contracts.{kname}"
+            if kname == "build":
+                problems.append((path, "the contract name 'build' is reserved for owned capacity"))
+            if contract.available is not None:
+                a, b = contract.available
+                if b < a:
+                    problems.append((f"{path}.available", f"last year {b} is before first year {a}"))
+                elif a < first or b > last:
+                    problems.append(
+                        (f"{path}.available", f"[{a}, {b}] is outside the planning years [{first}, {last}]")
+                    )
+    return problems
+
+
+def _years_context(data: dict) -> list[int] | None:
+    years = data.get("years")
+    if (
+        isinstance(years, (list, tuple))
+        and len(years) == 2
+        and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+        and years[0] <= years[1]
+    ):
+        return list(range(years[0], years[1] + 1))
+    return None
+
+
+def validate_instance(data: Any, name: str | None = None, source: str | None = None) -> Instance:
+    """Validate a parsed instance document; raise :class:`InstanceError` on any problem."""
+    if not isinstance(data, dict):
+        raise InstanceError([("", f"expected a mapping of keys (name, years, workloads, ...), got {type(data).__name__}")], source)
+    if "scenarios" in data:
+        raise InstanceError(
+            [("scenarios", "cases and risk (MODEL.md §5) are not supported by this version of the planner")],
+            source,
+        )
+    years = data.get("years")
+    if isinstance(years, (list, tuple)) and len(years) == 2 and all(isinstance(y, int) for y in years):
+        if years[1] < years[0]:
+            raise InstanceError([("years", f"last year {years[1]} is before first year {years[0]}")], source)
+    try:
+        inst = Instance.model_validate(data, context={"years": _years_context(data)})
+    except ValidationError as err:
+        raise InstanceError(_explain(err), source) from None
+    problems = _cross_checks(inst)
+    if problems:
+        raise InstanceError(problems, source)
+    if inst.name is None:
+        inst.name = name or "instance"
+    return inst
+
+
+def _explain(err: ValidationError) -> list[tuple[str, str]]:
+    problems = []
+    for e in err.errors(include_url=False):
+        path = ".".join(str(part) for part in e["loc"])
+        kind = e["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(e["loc"])
+            msg = "unknown key" + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+        elif kind == "missing":
+            msg = "required field is missing"
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            if kind not in ("value_error",) and "input" in e and not isinstance(e["input"], (dict, list)):
+                msg += f" (got {_show(e['input'])})"
+        problems.append((path, msg))
+    return problems
+
+
+def _unwrap(annotation):
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    if origin is dict:
+        return _DictOf(_unwrap(typing.get_args(annotation)[1]))
+    return annotation
+
+
+class _DictOf:
+    def __init__(self, value):
+        self.value = value
+
+
+def _walk_type(loc: tuple):
+    model: Any = Instance
+    i = 0
+    while i < len(loc):
+        if isinstance(model, _DictOf):
+            model = model.value
+            i += 1
+            continue
+        if isinstance(model, type) and issubclass(model, BaseModel) and str(loc[i]) in model.model_fields:
+            model = _unwrap(model.model_fields[str(loc[i])].annotation)
+            i += 1
+            continue
+        return None
+    return model
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """Field names of the model that owns the unknown key at ``loc``."""
+    owner = _walk_type(tuple(loc[:-1]))
+    if isinstance(owner, type) and issubclass(owner, BaseModel):
+        return list(owner.model_fields)
+    return []
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML loader that refuses a key given twice in one mapping."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    loader.flatten_mapping(node)
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            continue
+        if key in seen:
+            line = key_node.start_mark.line + 1
+            raise InstanceError([("", f"line {line}: key {key!r} is given twice in the same mapping")])
+        seen[key] = True
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _no_duplicate_pairs(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise InstanceError([("", f"key {key!r} is given twice in the same object")])
+        out[key] = value
+    return out
+
+
+def parse_text(text: str, fmt: str = "yaml") -> Any:
+    """Parse instance text (``fmt`` is ``yaml`` or ``json``); raise InstanceError if unreadable."""
+    try:
+        if fmt == "json":
+            return json.loads(text, object_pairs_hook=_no_duplicate_pairs)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except json.JSONDecodeError as err:
+        raise InstanceError([("", f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}")]) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise InstanceError([("", f"not valid YAML{where}: {problem}")]) from None
+
+
+def load_instance(source: str | Path | dict) -> Instance:
+    """Load and validate an instance from a file path (YAML or JSON) or a parsed mapping.
+
+    Raises :class:`InstanceError` with the file name and the path of each problem.
+    """
+    if isinstance(source, dict):
+        return validate_instance(source)
+    path = Path(source)
+    label = str(path)
+    try:
+        if not path.exists():
+            raise InstanceError([("", "no such file")], label)
+        if path.is_dir():
+            raise InstanceError([("", "is a folder, not an instance file")], label)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InstanceError([("", f"larger than {MAX_FILE_BYTES} bytes; not read")], label)
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except InstanceError:
+        raise
+    except UnicodeDecodeError:
+        raise InstanceError([("", "not a text file (not UTF-8)")], label) from None
+    except OSError as err:
+        raise InstanceError([("", f"cannot be read: {err.strerror or err}")], label) from None
+    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+    try:
+        data = parse_text(text, fmt)
+        return validate_instance(data, name=path.stem, source=label)
+    except InstanceError as err:
+        err.source = label
+        raise InstanceError(err.problems, label) from None
+
+
+def instance_json_schema() -> dict:
+    """The JSON Schema of the instance format, for editors."""
+    schema = Instance.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "planner instance (MODEL.md §1)"
+    return schema

@@ -1,0 +1,257 @@
+"""The results folder of MODEL.md §3: the tables of a plan and writing them safely.
+
+Tables are read off the solved model's expressions, so every figure follows from the
+decisions by the formulas of §2 (``planner.check`` recomputes them independently).
+Files are written into a temporary folder beside the target and renamed into place only
+when all of them are complete, so an earlier run's results are never half-replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .instance import Instance
+
+TABLES = ("procurement", "capacity", "usage", "service", "finance")
+RESULT_FILES = ("summary.json",) + tuple(f"{name}.csv" for name in TABLES)
+
+COLUMNS = {
+    "procurement": ["year", "provider", "source", "term", "capacity", "unit_price", "upfront", "online_from"],
+    "capacity": ["year", "provider", "existing", "contracted", "owned", "active", "used", "idle", "spend", "charge"],
+    "usage": ["year", "provider", "workload", "capacity", "compute"],
+    "service": ["year", "workload", "demand", "served", "unserved", "revenue"],
+    "finance": [
+        "year", "revenue", "compute_cost", "capex", "capex_expense", "other_costs", "interest",
+        "loss", "cumulative_loss", "funding", "debt", "cash",
+    ],
+}
+
+
+class ResultsError(Exception):
+    """Results could not be written; the previous results (if any) are intact."""
+
+
+@dataclass
+class Plan:
+    """The outcome of a solve: status, objective, tables (when optimal) and summary."""
+
+    instance: Instance
+    objective: str
+    status: str
+    solve_seconds: float = 0.0
+    objective_value: float | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
+
+    def __getattr__(self, name):
+        # plan.finance, plan.capacity, ... as a shorthand for plan.tables[name]
+        tables = self.__dict__.get("tables") or {}
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the results folder (only for an optimal plan); return its path."""
+        if self.status != "optimal":
+            raise ResultsError(f"no results to write: the plan is {self.status}")
+        return write_results(self, Path(out_dir))
+
+
+# --------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------
+
+
+def _v(expr) -> float:
+    import pyomo.environ as pyo
+
+    return float(pyo.value(expr))
+
+
+def make_tables(m, inst: Instance) -> dict[str, pd.DataFrame]:
+    return {
+        "procurement": _procurement(m, inst),
+        "capacity": _capacity(m, inst),
+        "usage": _usage(m, inst),
+        "service": _service(m, inst),
+        "finance": _finance(m, inst),
+    }
+
+
+def _frame(name: str, rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=COLUMNS[name])
+
+
+def _procurement(m, inst: Instance) -> pd.DataFrame:
+    rows = []
+    for s in inst.year_list:
+        for p, prov in inst.providers.items():
+            for k, contract in prov.contracts.items():
+                if (p, k, s) in m.c and _v(m.c[p, k, s]) > 0:
+                    rows.append({
+                        "year": s, "provider": p, "source": k, "term": contract.term,
+                        "capacity": _v(m.c[p, k, s]), "unit_price": contract.price[s],
+                        "upfront": contract.upfront[s], "online_from": s,
+                    })
+            if prov.build is not None and _v(m.b[p, s]) > 0:
+                rows.append({
+                    "year": s, "provider": p, "source": "build", "term": None,
+                    "capacity": _v(m.b[p, s]), "unit_price": prov.build.capex[s],
+                    "upfront": None, "online_from": s + prov.build.lead_time,
+                })
+    frame = _frame("procurement", rows)
+    frame["term"] = frame["term"].astype("Int64")
+    return frame
+
+
+def _capacity(m, inst: Instance) -> pd.DataFrame:
+    rows = []
+    for t in inst.year_list:
+        for p, prov in inst.providers.items():
+            used = sum(_v(m.u[p, w, t]) for w in inst.allowed_workloads(p))
+            active = _v(m.active_capacity[p, t])
+            rows.append({
+                "year": t, "provider": p, "existing": prov.existing[t],
+                "contracted": _v(m.contracted_capacity[p, t]), "owned": _v(m.owned_capacity[p, t]),
+                "active": active, "used": used, "idle": active - used,
+                "spend": _v(m.spend[p, t]), "charge": _v(m.charge[p, t]),
+            })
+    return _frame("capacity", rows)
+
+
+def _usage(m, inst: Instance) -> pd.DataFrame:
+    rows = [
+        {
+            "year": t, "provider": p, "workload": w, "capacity": _v(m.u[p, w, t]),
+            "compute": inst.providers[p].efficiency[t] * _v(m.u[p, w, t]),
+        }
+        for t in inst.year_list
+        for p in inst.providers
+        for w in inst.allowed_workloads(p)
+    ]
+    return _frame("usage", rows)
+
+
+def _service(m, inst: Instance) -> pd.DataFrame:
+    rows = []
+    for t in inst.year_list:
+        for w, wl in inst.workloads.items():
+            served = _v(m.served[w, t])
+            rows.append({
+                "year": t, "workload": w, "demand": wl.demand[t], "served": served,
+                "unserved": wl.demand[t] - served, "revenue": wl.revenue[t] * served,
+            })
+    return _frame("service", rows)
+
+
+def _finance(m, inst: Instance) -> pd.DataFrame:
+    fin = inst.finance
+    rows = [
+        {
+            "year": t, "revenue": _v(m.revenue[t]), "compute_cost": _v(m.compute_cost[t]),
+            "capex": _v(m.capex[t]), "capex_expense": _v(m.capex_expense[t]),
+            "other_costs": fin.other_costs[t], "interest": _v(m.interest[t]), "loss": _v(m.loss[t]),
+            "cumulative_loss": _v(m.cumulative_loss[t]), "funding": fin.funding[t],
+            "debt": _v(m.debt[t]), "cash": _v(m.cash[t]),
+        }
+        for t in inst.year_list
+    ]
+    return _frame("finance", rows)
+
+
+def commitments_after_horizon(inst: Instance, procurement: pd.DataFrame) -> float:
+    """Money still owed after the last year under contracts signed in the horizon."""
+    last = inst.years[1]
+    total = 0.0
+    for row in procurement.itertuples():
+        if row.source == "build":
+            continue
+        years_after = max(0, row.year + row.term - 1 - last)
+        total += years_after * row.unit_price * row.capacity
+    return total
+
+
+def make_summary(plan: Plan, solver: str) -> dict[str, Any]:
+    inst = plan.instance
+    summary: dict[str, Any] = {
+        "instance": inst.name,
+        "status": plan.status,
+        "objective": plan.objective,
+        "objective_value": plan.objective_value,
+    }
+    if plan.status == "optimal":
+        finance = plan.tables["finance"]
+        summary.update({
+            "cumulative_loss": float(finance["loss"].sum()),
+            "peak_cumulative_loss": float(finance["cumulative_loss"].max()),
+            "final_cash": float(finance["cash"].iloc[-1]),
+            "commitments_after_horizon": commitments_after_horizon(inst, plan.tables["procurement"]),
+        })
+    summary.update({
+        "solver": solver,
+        "solve_seconds": plan.solve_seconds,
+        "years": list(inst.years),
+        "units": {"money": inst.units.money, "capacity": inst.units.capacity},
+    })
+    return summary
+
+
+# --------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------
+
+
+def write_results(plan: Plan, out: Path) -> Path:
+    """Write every file into a temporary folder beside ``out``, then swap it into place.
+
+    ``out`` must be absent, empty, or an earlier results folder (only the planner's own
+    files); anything else is refused rather than deleted.
+    """
+    out = out.resolve() if out.exists() else Path(os.path.abspath(out))
+    if out.exists():
+        if not out.is_dir():
+            raise ResultsError(f"{out} exists and is not a folder")
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in RESULT_FILES)
+        if foreign:
+            raise ResultsError(
+                f"{out} holds files the planner did not write ({', '.join(foreign[:5])}); "
+                "choose another --out folder"
+            )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as err:
+        raise ResultsError(f"cannot write results next to {out}: {err.strerror or err}") from None
+    try:
+        for name in TABLES:
+            plan.tables[name].to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
+        (staging / "summary.json").write_text(json.dumps(plan.summary, indent=2) + "\n", encoding="utf-8")
+        _swap_into_place(staging, out)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ResultsError(f"cannot write results to {out}: {err.strerror or err}; earlier results are untouched") from None
+    return out
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.rmdir(retired)
+    os.replace(out, retired)
+    try:
+        os.replace(staging, out)
+    except OSError:
+        os.replace(retired, out)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

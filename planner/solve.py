@@ -1,0 +1,101 @@
+"""Solving the model with HiGHS (through Pyomo's persistent highspy interface).
+
+``solve(instance)`` builds the model, solves it, runs the second stage of the
+``peak_cumulative_loss`` objective, and returns a :class:`~planner.results.Plan` whose
+tables are filled when the plan is optimal.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pyomo.environ as pyo
+from pyomo.version import version as pyomo_version
+from pyomo.contrib.solver.common.results import TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from .instance import Instance
+from .model import build_model
+from .results import Plan, make_summary, make_tables
+
+#: Decision values smaller than this (in absolute value) are written as exact zeros.
+ZERO = 1e-9
+
+_INFEASIBLE = {
+    TerminationCondition.provenInfeasible,
+    TerminationCondition.locallyInfeasible,
+    # The LP is always bounded (MODEL.md §2), so "infeasible or unbounded" is infeasible.
+    TerminationCondition.infeasibleOrUnbounded,
+}
+
+
+class SolverFailure(Exception):
+    """The solver stopped without an answer (time limit, numerical trouble)."""
+
+    def __init__(self, status: str, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+def solver_name() -> str:
+    version = ".".join(str(x) for x in Highs().version())
+    return f"HiGHS {version} (highspy, via Pyomo {pyomo_version})"
+
+
+def solve(inst: Instance, objective: str | None = None, time_limit: float | None = None) -> Plan:
+    """Solve ``inst`` and return its plan; status ``optimal`` or ``infeasible``.
+
+    Raises :class:`SolverFailure` when HiGHS stops for any other reason.
+    """
+    objective = objective or inst.objective
+    model = build_model(inst, objective)
+    solver = Highs()
+    started = time.perf_counter()
+    status, value = _run(solver, model, time_limit, started)
+    if status == "optimal" and objective == "peak_cumulative_loss":
+        status, _ = _second_stage(solver, model, value, time_limit, started)
+    seconds = time.perf_counter() - started
+    plan = Plan(instance=inst, objective=objective, status=status, solve_seconds=seconds, model=model)
+    if status == "optimal":
+        _clean(model)
+        plan.objective_value = value
+        plan.tables = make_tables(model, inst)
+    plan.summary = make_summary(plan, solver_name())
+    return plan
+
+
+def _run(solver, model, time_limit, started) -> tuple[str, float | None]:
+    remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - started), 0.0)
+    result = solver.solve(
+        model,
+        load_solutions=False,
+        raise_exception_on_nonoptimal_result=False,
+        time_limit=remaining,
+    )
+    condition = result.termination_condition
+    if condition == TerminationCondition.convergenceCriteriaSatisfied:
+        result.solution_loader.load_vars()
+        return "optimal", float(result.incumbent_objective)
+    if condition in _INFEASIBLE:
+        return "infeasible", None
+    if condition == TerminationCondition.maxTimeLimit:
+        raise SolverFailure("time_limit", f"the solver reached the time limit of {time_limit} s without an optimal plan")
+    raise SolverFailure("error", f"the solver stopped without an optimal plan ({condition.name})")
+
+
+def _second_stage(solver, model, peak: float, time_limit, started) -> tuple[str, float | None]:
+    """Hold the peak at its optimum and minimise the discounted cumulative loss."""
+    model.peak.setub(peak + 1e-9 * max(1.0, abs(peak)))
+    model.objective.deactivate()
+    model.second_stage = pyo.Objective(expr=model.discounted_loss, sense=pyo.minimize)
+    status, _ = _run(solver, model, time_limit, started)
+    if status != "optimal":
+        raise SolverFailure("error", "the second stage of peak_cumulative_loss did not solve to optimality")
+    return status, peak
+
+
+def _clean(model) -> None:
+    """Round solver noise (|x| < ZERO) to exact zeros so the tables read cleanly."""
+    for var in model.component_data_objects(pyo.Var):
+        if var.value is not None and abs(var.value) < ZERO:
+            var.set_value(0.0, skip_validation=True)
