@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 def solve(instance, objective: str | None = None, time_limit: float | None = None):
     """Solve an instance (an :class:`Instance`, a path, or a mapping) and return its Plan."""
-    from .solve import solve as _solve
+    from .solver import solve as _solve
 
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
@@ -30,6 +30,6 @@ def solve(instance, objective: str | None = None, time_limit: float | None = Non
 
 def check_plan(plan) -> list[str]:
     """Recompute every table of an optimal plan from its decisions; return the mismatches."""
-    from .check import check_plan as _check
+    from .check import check_tables
 
-    return _check(plan.instance, plan.tables, plan.summary)
+    return check_tables(plan.instance, plan.tables, plan.summary)

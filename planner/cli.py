@@ -76,7 +76,7 @@ def solve(
         _err(f"Solving {inst.name} ({inst.years[0]}-{inst.years[1]}, {len(inst.providers)} providers, "
              f"{len(inst.workloads)} workloads) with HiGHS...")
     from .results import ResultsError
-    from .solve import SolverFailure, solve as solve_plan
+    from .solver import SolverFailure, solve as solve_plan
 
     try:
         plan = solve_plan(inst, objective=objective.value if objective else None, time_limit=time_limit)

@@ -72,9 +72,14 @@ class Plan:
 
 
 def _v(expr) -> float:
+    """The value of a solved expression, with rounding noise below 1e-9 shown as 0."""
     import pyomo.environ as pyo
 
-    return float(pyo.value(expr))
+    return _tidy(float(pyo.value(expr)))
+
+
+def _tidy(x: float) -> float:
+    return 0.0 if abs(x) < 1e-9 else x
 
 
 def make_tables(m, inst: Instance) -> dict[str, pd.DataFrame]:
@@ -122,7 +127,7 @@ def _capacity(m, inst: Instance) -> pd.DataFrame:
             rows.append({
                 "year": t, "provider": p, "existing": prov.existing[t],
                 "contracted": _v(m.contracted_capacity[p, t]), "owned": _v(m.owned_capacity[p, t]),
-                "active": active, "used": used, "idle": active - used,
+                "active": active, "used": used, "idle": _tidy(active - used),
                 "spend": _v(m.spend[p, t]), "charge": _v(m.charge[p, t]),
             })
     return _frame("capacity", rows)
@@ -148,7 +153,7 @@ def _service(m, inst: Instance) -> pd.DataFrame:
             served = _v(m.served[w, t])
             rows.append({
                 "year": t, "workload": w, "demand": wl.demand[t], "served": served,
-                "unserved": wl.demand[t] - served, "revenue": wl.revenue[t] * served,
+                "unserved": _tidy(wl.demand[t] - served), "revenue": wl.revenue[t] * served,
             })
     return _frame("service", rows)
 

@@ -1,0 +1,255 @@
+"""An independent checker for results tables (MODEL.md §3, last paragraph).
+
+It reads only the decisions — ``procurement.csv`` (signings ``c`` and builds ``b``),
+``usage.csv`` (``u``) and ``finance.csv``'s ``debt`` — recomputes every other figure by
+the formulas of MODEL.md §2, written out again here in plain Python (it shares no code
+with ``planner.model``), and also checks that the decisions satisfy every constraint.
+
+``check_tables`` returns a list of human-readable mismatches; an empty list means the
+tables are self-consistent and feasible to the tolerance.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from .instance import Instance
+
+TOLERANCE = 1e-6
+
+
+def close(a: float, b: float, tol: float = TOLERANCE) -> bool:
+    """Equal to ``tol`` relative to the figures' size, or absolute below 1."""
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def recompute(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    """Every figure of §3, keyed by table and row key, from the decisions alone."""
+    years = inst.year_list
+    t0, last = years[0], years[-1]
+    fin = inst.finance
+
+    c: dict[tuple, float] = defaultdict(float)
+    b: dict[tuple, float] = defaultdict(float)
+    for row in tables["procurement"].itertuples():
+        if row.source == "build":
+            b[row.provider, int(row.year)] += float(row.capacity)
+        else:
+            c[row.provider, row.source, int(row.year)] += float(row.capacity)
+    u = {(r.provider, r.workload, int(r.year)): float(r.capacity) for r in tables["usage"].itertuples()}
+    debt = {int(r.year): float(r.debt) for r in tables["finance"].itertuples()}
+
+    out: dict[str, dict] = {"capacity": {}, "usage": {}, "service": {}, "finance": {}, "summary": {}}
+    compute_cost = defaultdict(float)
+    capex = defaultdict(float)
+    capex_expense = defaultdict(float)
+    for p, prov in inst.providers.items():
+        build = prov.build
+        for t in years:
+            contracted = sum(
+                c[p, k, s] for k, contract in prov.contracts.items() for s in years if s <= t <= s + contract.term - 1
+            )
+            owned = 0.0
+            if build is not None:
+                owned = build.initial + sum(
+                    b[p, s] for s in years
+                    if s + build.lead_time <= t and (build.lifetime is None or t < s + build.lead_time + build.lifetime)
+                )
+            active = prov.existing[t] + contracted + owned
+            used = sum(u.get((p, w, t), 0.0) for w in inst.workloads)
+            spend = prov.existing_cost[t] + sum(
+                contract.price[s] * c[p, k, s]
+                for k, contract in prov.contracts.items()
+                for s in years
+                if s <= t <= s + contract.term - 1
+            ) + sum(contract.upfront[t] * c[p, k, t] for k, contract in prov.contracts.items())
+            charge = spend if prov.min_spend is None else max(spend, prov.min_spend[t])
+            out["capacity"][t, p] = {
+                "existing": prov.existing[t], "contracted": contracted, "owned": owned, "active": active,
+                "used": used, "idle": active - used, "spend": spend, "charge": charge,
+            }
+            compute_cost[t] += charge
+            if build is not None:
+                compute_cost[t] += build.opex[t] * owned
+                capex[t] += build.capex[t] * b[p, t]
+                if build.capex_in_loss:
+                    n = build.depreciation_years
+                    if n == 0:
+                        capex_expense[t] += build.capex[t] * b[p, t]
+                    else:
+                        capex_expense[t] += sum(
+                            build.capex[s] * b[p, s] / n for s in years if s + build.lead_time <= t < s + build.lead_time + n
+                        )
+            for w in inst.workloads:
+                if (p, w, t) in u:
+                    out["usage"][t, p, w] = {"capacity": u[p, w, t], "compute": prov.efficiency[t] * u[p, w, t]}
+
+    revenue = defaultdict(float)
+    for t in years:
+        revenue[t] += fin.base_revenue[t]
+        for w, wl in inst.workloads.items():
+            served = sum(inst.providers[p].efficiency[t] * u.get((p, w, t), 0.0) for p in inst.providers)
+            out["service"][t, w] = {
+                "demand": wl.demand[t], "served": served, "unserved": wl.demand[t] - served,
+                "revenue": wl.revenue[t] * served,
+            }
+            revenue[t] += wl.revenue[t] * served
+
+    cash_before, debt_before, cumulative = fin.initial_cash, fin.debt.initial, 0.0
+    for t in years:
+        interest = fin.debt.rate * debt_before
+        loss = compute_cost[t] + capex_expense[t] + fin.other_costs[t] + interest - revenue[t]
+        cumulative += loss
+        cash = (cash_before + revenue[t] + fin.funding[t] + debt[t] - debt_before
+                - compute_cost[t] - capex[t] - fin.other_costs[t] - interest)
+        out["finance"][t] = {
+            "revenue": revenue[t], "compute_cost": compute_cost[t], "capex": capex[t],
+            "capex_expense": capex_expense[t], "other_costs": fin.other_costs[t], "interest": interest,
+            "loss": loss, "cumulative_loss": cumulative, "funding": fin.funding[t], "debt": debt[t], "cash": cash,
+        }
+        cash_before, debt_before = cash, debt[t]
+
+    losses = [out["finance"][t]["loss"] for t in years]
+    cumulatives = [out["finance"][t]["cumulative_loss"] for t in years]
+    discounted = sum((1 + inst.discount_rate) ** -(t - t0) * out["finance"][t]["loss"] for t in years)
+    out["summary"] = {
+        "cumulative_loss": sum(losses),
+        "peak_cumulative_loss": max(cumulatives),
+        "final_cash": out["finance"][last]["cash"],
+        "discounted_loss": discounted,
+        "commitments_after_horizon": sum(
+            contract.price[s] * c[p, k, s] * max(0, s + contract.term - 1 - last)
+            for p, prov in inst.providers.items()
+            for k, contract in prov.contracts.items()
+            for s in years
+        ),
+    }
+    return out
+
+
+def _compare_table(name, frame, keys, expected, problems):
+    seen = set()
+    for row in frame.to_dict("records"):
+        key = tuple(int(row[k]) if k == "year" else row[k] for k in keys)
+        key = key[0] if len(key) == 1 else key
+        seen.add(key)
+        want = expected.get(key)
+        if want is None:
+            problems.append(f"{name}.csv: unexpected row {key}")
+            continue
+        for column, value in want.items():
+            if not close(float(row[column]), value):
+                problems.append(f"{name}.csv {key} {column}: table {row[column]!r}, recomputed {value!r}")
+    for key in expected:
+        if key not in seen:
+            problems.append(f"{name}.csv: missing row {key}")
+
+
+def check_tables(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict | None = None) -> list[str]:
+    """Recompute every figure and check every constraint; return the problems found."""
+    problems: list[str] = []
+    problems += _check_procurement(inst, tables["procurement"])
+    expected = recompute(inst, tables)
+    _compare_table("capacity", tables["capacity"], ("year", "provider"), expected["capacity"], problems)
+    _compare_table("usage", tables["usage"], ("year", "provider", "workload"), expected["usage"], problems)
+    _compare_table("service", tables["service"], ("year", "workload"), expected["service"], problems)
+    _compare_table("finance", tables["finance"], ("year",), expected["finance"], problems)
+    if summary is not None:
+        want = dict(expected["summary"])
+        want["objective_value"] = (
+            want["peak_cumulative_loss"] if summary["objective"] == "peak_cumulative_loss" else want["discounted_loss"]
+        )
+        for key in ("objective_value", "cumulative_loss", "peak_cumulative_loss", "final_cash", "commitments_after_horizon"):
+            if not close(float(summary[key]), want[key]):
+                problems.append(f"summary.json {key}: {summary[key]!r}, recomputed {want[key]!r}")
+    problems += constraint_violations(inst, expected, tables)
+    return problems
+
+
+def _check_procurement(inst: Instance, frame: pd.DataFrame) -> list[str]:
+    problems = []
+    for row in frame.itertuples():
+        prov = inst.providers.get(row.provider)
+        where = f"procurement.csv {row.year} {row.provider} {row.source}"
+        if prov is None:
+            problems.append(f"{where}: unknown provider")
+            continue
+        year = int(row.year)
+        if row.source == "build":
+            if prov.build is None:
+                problems.append(f"{where}: provider cannot build")
+            elif not close(float(row.unit_price), prov.build.capex[year]):
+                problems.append(f"{where}: unit_price {row.unit_price} is not the capex {prov.build.capex[year]}")
+            continue
+        contract = prov.contracts.get(row.source)
+        if contract is None:
+            problems.append(f"{where}: unknown contract")
+        elif year not in inst.signing_years(row.provider, row.source):
+            problems.append(f"{where}: signed outside its available years")
+        elif int(row.term) != contract.term or not close(float(row.unit_price), contract.price[year]):
+            problems.append(f"{where}: term/unit_price differ from the instance")
+        if float(row.capacity) <= 0:
+            problems.append(f"{where}: capacity {row.capacity} is not > 0")
+    return problems
+
+
+def constraint_violations(inst: Instance, expected: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Constraints 1-7, variable bounds and take-or-pay, checked on the recomputed figures."""
+    problems = []
+    years, t0 = inst.year_list, inst.years[0]
+
+    def need(ok: bool, text: str):
+        if not ok:
+            problems.append(f"violated: {text}")
+
+    signed = defaultdict(float)
+    for row in tables["procurement"].itertuples():
+        signed[row.provider, row.source, int(row.year)] += float(row.capacity)
+    for (p, k, s), value in signed.items():
+        prov = inst.providers[p]
+        cap = prov.build.max_per_year if k == "build" and prov.build else (
+            prov.contracts[k].max_per_year if k in prov.contracts else None)
+        if cap is not None:
+            need(value <= cap[s] + TOLERANCE * max(1, cap[s]), f"max_per_year {p} {k} {s}")
+    for row in tables["usage"].itertuples():
+        need(float(row.capacity) >= -TOLERANCE, f"u >= 0 for {row.provider} {row.workload} {row.year}")
+        need(row.workload in inst.allowed_workloads(row.provider), f"{row.workload} allowed on {row.provider}")
+    for t in years:
+        total = sum(expected["capacity"][t, p]["active"] for p in inst.providers)
+        for p, prov in inst.providers.items():
+            row = expected["capacity"][t, p]
+            active = row["active"]
+            need(row["used"] <= active + TOLERANCE * max(1, active), f"1 use within reach {p} {t}")
+            if prov.capacity is not None:
+                need(active <= prov.capacity[t] + TOLERANCE * max(1, active), f"2 provider capacity {p} {t}")
+            if prov.min_capacity is not None:
+                need(active >= prov.min_capacity[t] - TOLERANCE * max(1, active), f"4 minimum capacity {p} {t}")
+            if prov.min_share is not None:
+                need(active >= prov.min_share[t] * total - TOLERANCE * max(1, total), f"5 min share {p} {t}")
+            if prov.max_share is not None:
+                need(active <= prov.max_share[t] * total + TOLERANCE * max(1, total), f"5 max share {p} {t}")
+            if prov.max_decline is not None and t > t0:
+                before = expected["capacity"][t - 1, p]["active"]
+                need(active >= (1 - prov.max_decline[t]) * before - TOLERANCE * max(1, before),
+                     f"6 gradual decline {p} {t}")
+        for w, wl in inst.workloads.items():
+            served = expected["service"][t, w]["served"]
+            scale = TOLERANCE * max(1, wl.demand[t])
+            need(wl.min_served[t] * wl.demand[t] - scale <= served <= wl.demand[t] + scale, f"3 service {w} {t}")
+        fin = expected["finance"][t]
+        need(fin["cash"] >= inst.finance.min_cash[t] - TOLERANCE * max(1, abs(fin["cash"])), f"7 minimum cash {t}")
+        need(-TOLERANCE <= fin["debt"] <= inst.finance.debt.limit[t] + TOLERANCE * max(1, fin["debt"]), f"debt limit {t}")
+    return problems
+
+
+def check_folder(inst: Instance, folder: str | Path) -> list[str]:
+    """Check a results folder written by ``planner solve``."""
+    import json
+
+    folder = Path(folder)
+    tables = {name: pd.read_csv(folder / f"{name}.csv") for name in ("procurement", "capacity", "usage", "service", "finance")}
+    summary = json.loads((folder / "summary.json").read_text())
+    return check_tables(inst, tables, summary)
