@@ -45,12 +45,26 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _report_invalid(err: InstanceError) -> None:
+    """One line per problem: ``invalid instance: FILE: dotted.path: what was expected``."""
+    for line in err.render().splitlines():
+        _err(f"invalid instance: {line}")
+
+
 def _load_or_exit(path: Path):
     try:
         return load_instance(path)
     except InstanceError as err:
-        _err(f"invalid instance: {err.render()}")
+        _report_invalid(err)
         raise typer.Exit(INVALID) from None
+
+
+def _default_out(name: str) -> Path:
+    """``results/<name>``, with the name made safe as one folder name (never ``..`` or ``/x``)."""
+    safe = "".join("_" if ch in '/\\:' or not ch.isprintable() else ch for ch in name).strip()
+    if not safe.strip("."):
+        safe = "instance"
+    return Path("results") / safe
 
 
 @app.command()
@@ -72,6 +86,13 @@ def solve(
 ) -> None:
     """Solve INSTANCE and write the optimal plan as CSV tables (MODEL.md §3)."""
     inst = _load_or_exit(instance)
+    target = out if out is not None else _default_out(inst.name)
+    from .results import refusal
+
+    refused = refusal(target)
+    if refused:
+        _err(f"error: {refused}")
+        raise typer.Exit(INVALID)
     if not quiet:
         _err(f"Solving {inst.name} ({inst.years[0]}-{inst.years[1]}, {len(inst.providers)} providers, "
              f"{len(inst.workloads)} workloads) with HiGHS...")
@@ -81,12 +102,11 @@ def solve(
     try:
         plan = solve_plan(inst, objective=objective.value if objective else None, time_limit=time_limit)
     except SolverFailure as err:
-        _err(f"solver failure: {err}")
+        _err(f"solver failure: {err}; no results written")
         raise typer.Exit(SOLVER_FAILED) from None
     if plan.status == "infeasible":
         _err(f"{inst.name}: infeasible: no plan satisfies every constraint; no results written.")
         raise typer.Exit(INFEASIBLE)
-    target = out if out is not None else Path("results") / inst.name
     try:
         written = plan.write(target)
     except ResultsError as err:
@@ -141,7 +161,7 @@ def validate(
             inst = load_instance(path)
         except InstanceError as err:
             failed += 1
-            _err(f"invalid instance: {err.render()}")
+            _report_invalid(err)
             continue
         typer.echo(f"{path}: valid ({inst.name}, {inst.years[0]}-{inst.years[1]}, "
                    f"{len(inst.providers)} providers, {len(inst.workloads)} workloads)")

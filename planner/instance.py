@@ -11,6 +11,7 @@ pairs, where ``path`` is the dotted path of the field in the file
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -22,10 +23,10 @@ from typing import Annotated, Any, Literal, Optional
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -57,25 +58,44 @@ class InstanceError(Exception):
 # Numbers and yearly series
 # ---------------------------------------------------------------------------------------
 
-_BOUNDS = {
-    "amount": (0.0, None, "a number >= 0"),
-    "fraction": (0.0, 1.0, "a number in [0, 1]"),
-    "positive": (0.0, None, "a number > 0"),
+_KINDS = {
+    # kind: (what is expected, in words; the test a finite number must pass)
+    "amount": ("a number >= 0", lambda x: x >= 0),
+    "fraction": ("a number in [0, 1]", lambda x: 0 <= x <= 1),
+    "positive": ("a number > 0", lambda x: x > 0),
+    "rate": ("a number >= 0 and < 1", lambda x: 0 <= x < 1),
 }
 _YEAR_KEY = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
 
 
 def _check_number(value: Any, kind: str) -> float:
     """Return ``value`` as a float or raise ValueError saying what was expected."""
-    low, high, expected = _BOUNDS[kind]
+    expected, ok = _KINDS[kind]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected {expected}, got {_show(value)}")
+        raise ValueError(f"expected {expected}, got {_describe(value)}")
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"expected {expected}, got {_show(value)} (NaN and infinity are not allowed)")
-    if number < low or (kind == "positive" and number <= 0) or (high is not None and number > high):
+    if not ok(number):
         raise ValueError(f"expected {expected}, got {_show(value)}")
     return number
+
+
+def _describe(value: Any) -> str:
+    """How a value of the wrong type reads in an error message (in YAML's terms)."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value)"
+    if isinstance(value, str):
+        return f"text {_show(value)}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {value.isoformat()}"
+    return _show(value)
 
 
 def _show(value: Any) -> str:
@@ -128,10 +148,11 @@ def resolve_series(raw: Any, kind: str, years: list[int] | None) -> Series:
         return {y: given[y] for y in years}
     try:
         number = _check_number(raw, kind)
-    except ValueError:
+    except ValueError as err:
+        note = " (NaN and infinity are not allowed)" if "NaN" in str(err) else ""
         raise ValueError(
-            f"expected {_BOUNDS[kind][2]}, or a mapping of years (2027) and ranges "
-            f"(2026-2030) to such numbers; got {_show(raw)}"
+            f"expected {_KINDS[kind][0]}, or a mapping of years (2027) and ranges "
+            f"(2026-2030) to such numbers; got {_describe(raw)}{note}"
         ) from None
     return {y: number for y in (years or [])}
 
@@ -172,21 +193,48 @@ FractionSeries = _series_type("fraction")
 PositiveSeries = _series_type("positive")
 
 
-def _plain_number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected a number, got {_show(value)}")
-    return value
+def _number_type(kind: str):
+    """A plain (not per-year) number of ``kind``, checked like a series' numbers."""
+    schema = {"amount": {"type": "number", "minimum": 0},
+              "rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}[kind]
+    return Annotated[float, PlainValidator(lambda value: _check_number(value, kind)), WithJsonSchema(schema)]
 
 
-def _whole_number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected a whole number, got {_show(value)}")
-    return value
+def _whole_type(minimum: int):
+    """A whole number >= ``minimum`` (``3.0`` and ``"3"`` are refused, as are yes/no)."""
+
+    def validate(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"expected a whole number >= {minimum}, got {_describe(value)}")
+        return value
+
+    return Annotated[int, PlainValidator(validate), WithJsonSchema({"type": "integer", "minimum": minimum})]
 
 
-Amount = Annotated[float, BeforeValidator(_plain_number), Field(ge=0, allow_inf_nan=False)]
-Whole = Annotated[int, BeforeValidator(_whole_number)]
-Year = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=9999)]
+def _year_pair(value: Any) -> tuple[int, int]:
+    """``[first, last]``: two years, the last not before the first."""
+    expected = "expected [first year, last year] (two whole numbers, e.g. [2025, 2030])"
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{expected}, got {_describe(value)}")
+    if len(value) != 2 or any(
+        isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999 for year in value
+    ):
+        raise ValueError(f"{expected}, got {_show(list(value))}")
+    first, last = value
+    if last < first:
+        raise ValueError(f"last year {last} is before first year {first}")
+    return first, last
+
+
+Amount = _number_type("amount")
+Rate = _number_type("rate")
+Whole0 = _whole_type(0)
+Whole1 = _whole_type(1)
+YearPair = Annotated[
+    tuple[int, int],
+    PlainValidator(_year_pair),
+    WithJsonSchema({"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}),
+]
 
 
 # ---------------------------------------------------------------------------------------
@@ -231,10 +279,10 @@ class Finance(_Strict):
 class Contract(_Strict):
     """A way to rent capacity: signed in year s, active for ``term`` years at the year-s price."""
 
-    term: Whole = Field(ge=1, description="years the contract runs")
+    term: Whole1 = Field(description="years the contract runs")
     price: AmountSeries = Field(description="money per capacity unit per year, locked at signing")
     upfront: AmountSeries = Field(0.0, description="money per capacity unit, paid in the signing year")
-    available: Optional[tuple[Year, Year]] = Field(
+    available: Optional[YearPair] = Field(
         None, description="first and last year it can be signed; default all years"
     )
     max_per_year: Optional[AmountSeries] = Field(None, description="most capacity signed in one year")
@@ -244,15 +292,15 @@ class Build(_Strict):
     """Capacity the planner pays to build and then owns."""
 
     initial: Amount = Field(0.0, description="owned capacity online before the first year")
-    lead_time: Whole = Field(0, ge=0, description="years from paying capex to being online")
-    lifetime: Optional[Whole] = Field(None, ge=1, description="years online before retiring")
+    lead_time: Whole0 = Field(0, description="years from paying capex to being online")
+    lifetime: Optional[Whole1] = Field(None, description="years online before retiring")
     max_per_year: Optional[AmountSeries] = Field(None, description="most new build started per year")
     capex: AmountSeries = Field(description="money per capacity unit, paid when the build starts")
     opex: AmountSeries = Field(0.0, description="money per online capacity unit per year")
-    depreciation_years: Whole = Field(
-        0, ge=0, description="0: capex is a loss when paid; N: straight line over N years"
+    depreciation_years: Whole0 = Field(
+        0, description="0: capex is a loss when paid; N: straight line over N years"
     )
-    capex_in_loss: bool = Field(True, description="false: capex is cash only, never a loss")
+    capex_in_loss: StrictBool = Field(True, description="false: capex is cash only, never a loss")
 
 
 class Provider(_Strict):
@@ -287,9 +335,9 @@ class Instance(_Strict):
     name: Optional[str] = Field(None, description="defaults to the file's stem")
     description: Optional[str] = None
     units: Units = Field(default={})
-    years: tuple[Year, Year] = Field(description="first and last planning year, inclusive")
+    years: YearPair = Field(description="first and last planning year, inclusive")
     objective: Literal["cumulative_loss", "peak_cumulative_loss"] = "cumulative_loss"
-    discount_rate: Amount = Field(0.0, lt=1)
+    discount_rate: Rate = Field(0.0, description="weights year t by (1+r)^-(t - first year)")
     workloads: dict[str, Workload] = Field(min_length=1)
     finance: Finance = Field(default={})
     providers: dict[str, Provider] = Field(min_length=1)
@@ -355,16 +403,14 @@ def _years_context(data: dict) -> list[int] | None:
 def validate_instance(data: Any, name: str | None = None, source: str | None = None) -> Instance:
     """Validate a parsed instance document; raise :class:`InstanceError` on any problem."""
     if not isinstance(data, dict):
-        raise InstanceError([("", f"expected a mapping of keys (name, years, workloads, ...), got {type(data).__name__}")], source)
+        raise InstanceError(
+            [("", f"expected a mapping of keys (name, years, workloads, ...), got {_describe(data)}")], source
+        )
     if "scenarios" in data:
         raise InstanceError(
             [("scenarios", "cases and risk (MODEL.md §5) are not supported by this version of the planner")],
             source,
         )
-    years = data.get("years")
-    if isinstance(years, (list, tuple)) and len(years) == 2 and all(isinstance(y, int) for y in years):
-        if years[1] < years[0]:
-            raise InstanceError([("years", f"last year {years[1]} is before first year {years[0]}")], source)
     try:
         inst = Instance.model_validate(data, context={"years": _years_context(data)})
     except ValidationError as err:
@@ -377,22 +423,58 @@ def validate_instance(data: Any, name: str | None = None, source: str | None = N
     return inst
 
 
+#: What a mapping holds, by the name of the field (for "expected at least one ...").
+_ENTRY_NOUN = {"workloads": "workload", "providers": "provider", "contracts": "contract"}
+
+
 def _explain(err: ValidationError) -> list[tuple[str, str]]:
+    """Turn pydantic's errors into ``(dotted path, what was expected)`` pairs, one per problem."""
     problems = []
     for e in err.errors(include_url=False):
-        path = ".".join(str(part) for part in e["loc"])
+        loc = tuple(e["loc"])
         kind = e["type"]
-        if kind == "extra_forbidden":
-            allowed = _allowed_keys(e["loc"])
+        value = e.get("input")
+        if (loc and loc[-1] == "[key]") or kind == "invalid_key":
+            # a mapping key that is not text (YAML reads `2025:` as a number, `yes:` as true):
+            # name the mapping that holds it
+            loc = loc[:-2] if loc and loc[-1] == "[key]" else loc[:-1]
+            msg = f"expected names (text) as keys, got the key {_describe(value)}; put it in quotes"
+        elif kind == "extra_forbidden":
+            allowed = _allowed_keys(loc)
             msg = "unknown key" + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
         elif kind == "missing":
-            msg = "required field is missing"
-        else:
+            description = _field_description(loc)
+            msg = "required field is missing" + (f" ({description})" if description else "")
+        elif kind in ("dict_type", "model_type", "model_attributes_type"):
+            msg = f"expected a mapping (key: value), got {_describe(value)}"
+        elif kind in ("list_type", "tuple_type"):
+            msg = f"expected a list, got {_describe(value)}"
+        elif kind == "too_short" and isinstance(value, dict):
+            noun = _ENTRY_NOUN.get(str(loc[-1]) if loc else "", "entry")
+            msg = f"expected at least one {noun}, got none"
+        elif kind == "string_type":
+            msg = f"expected text, got {_describe(value)}"
+        elif kind == "bool_type":
+            msg = f"expected true or false, got {_describe(value)}"
+        elif kind == "literal_error":
+            msg = f"expected {e.get('ctx', {}).get('expected', 'one of the listed values')}, got {_show(value)}"
+        elif kind == "value_error":
             msg = e["msg"].removeprefix("Value error, ")
-            if kind not in ("value_error",) and "input" in e and not isinstance(e["input"], (dict, list)):
-                msg += f" (got {_show(e['input'])})"
+        else:
+            msg = e["msg"]
+            if not isinstance(value, (dict, list)):
+                msg += f" (got {_show(value)})"
+        path = ".".join(str(part) for part in loc)
         problems.append((path, msg))
     return problems
+
+
+def _field_description(loc: tuple) -> str | None:
+    """The description of the field at ``loc`` (for "required field is missing")."""
+    owner = _walk_type(tuple(loc[:-1]))
+    if isinstance(owner, type) and issubclass(owner, BaseModel) and loc and str(loc[-1]) in owner.model_fields:
+        return owner.model_fields[str(loc[-1])].description
+    return None
 
 
 def _unwrap(annotation):
@@ -439,51 +521,130 @@ def _allowed_keys(loc: tuple) -> list[str]:
 # ---------------------------------------------------------------------------------------
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe YAML loader that refuses a key given twice in one mapping."""
+def _duplicate_yaml_key(loader, node, path: tuple = (), seen: set | None = None) -> tuple[str, str] | None:
+    """The first key given twice in one mapping of a composed YAML document, as a problem.
+
+    Walks the node tree (each node once, so aliases and cycles cost nothing extra);
+    keys brought in by a merge (``<<: *base``) may be overridden, as YAML allows.
+    """
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return None
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first_seen: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = _scalar_key(loader, key_node)
+            if key is not None:
+                if key in first_seen:
+                    line1, line2 = first_seen[key], key_node.start_mark.line + 1
+                    where = f"lines {line1} and {line2}" if line1 != line2 else f"twice on line {line1}"
+                    if not path:
+                        return str(key), f"given twice in the same mapping ({where})"
+                    field = ".".join(str(p) for p in path)
+                    return field, f"key {key!r} given twice in the same mapping ({where})"
+                first_seen[key] = key_node.start_mark.line + 1
+            found = _duplicate_yaml_key(loader, value_node, path + ((key if key is not None else "?"),), seen)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _duplicate_yaml_key(loader, item, path + (index,), seen)
+            if found:
+                return found
+    return None
 
 
-def _construct_mapping(loader, node, deep=False):
-    loader.flatten_mapping(node)
-    seen = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            hash(key)
-        except TypeError:
-            continue
-        if key in seen:
-            line = key_node.start_mark.line + 1
-            raise InstanceError([("", f"line {line}: key {key!r} is given twice in the same mapping")])
-        seen[key] = True
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+def _scalar_key(loader, node) -> Any:
+    """A mapping key's value, for comparison (None for complex keys)."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    try:
+        key = loader.construct_object(node)  # a scalar: constructed alone, cached for later
+    except yaml.YAMLError:
+        return node.value
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+class _Pairs(dict):
+    """A JSON object that remembers the keys it was given more than once."""
+
+    repeated: list
 
 
-def _no_duplicate_pairs(pairs):
-    out = {}
+def _keep_pairs(pairs):
+    out = _Pairs()
+    out.repeated = []
     for key, value in pairs:
         if key in out:
-            raise InstanceError([("", f"key {key!r} is given twice in the same object")])
+            out.repeated.append(key)
         out[key] = value
     return out
 
 
+def _duplicate_json_key(value: Any, path: tuple = ()) -> tuple[str, str] | None:
+    if isinstance(value, _Pairs) and value.repeated:
+        key = value.repeated[0]
+        if not path:
+            return str(key), "given twice in the same object"
+        return ".".join(str(p) for p in path), f"key {key!r} given twice in the same object"
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        found = _duplicate_json_key(child, path + (key,))
+        if found:
+            return found
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every :class:`_Pairs` turned back into a plain dict."""
+    if isinstance(value, dict):
+        return {key: _plain(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_plain(child) for child in value]
+    return value
+
+
 def parse_text(text: str, fmt: str = "yaml") -> Any:
-    """Parse instance text (``fmt`` is ``yaml`` or ``json``); raise InstanceError if unreadable."""
+    """Parse instance text (``fmt`` is ``yaml`` or ``json``); raise InstanceError if unreadable.
+
+    A key given twice in one mapping is an error naming its dotted path.
+    """
+    if fmt == "json":
+        try:
+            data = json.loads(text, object_pairs_hook=_keep_pairs)
+            duplicate = _duplicate_json_key(data)
+            if duplicate:
+                raise InstanceError([duplicate])
+            return _plain(data)
+        except json.JSONDecodeError as err:
+            raise InstanceError([("", f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}")]) from None
+        except RecursionError:
+            raise InstanceError([("", "not usable JSON: nested too deeply")]) from None
+    loader = yaml.SafeLoader(text)
     try:
-        if fmt == "json":
-            return json.loads(text, object_pairs_hook=_no_duplicate_pairs)
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except json.JSONDecodeError as err:
-        raise InstanceError([("", f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}")]) from None
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        duplicate = _duplicate_yaml_key(loader, node)
+        if duplicate:
+            raise InstanceError([duplicate])
+        return loader.construct_document(node)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise InstanceError([("", f"not valid YAML{where}: {problem}")]) from None
+    except RecursionError:
+        raise InstanceError([("", "not usable YAML: nested too deeply")]) from None
+    finally:
+        loader.dispose()
 
 
 def load_instance(source: str | Path | dict) -> Instance:
@@ -503,7 +664,7 @@ def load_instance(source: str | Path | dict) -> Instance:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise InstanceError([("", f"larger than {MAX_FILE_BYTES} bytes; not read")], label)
         raw = path.read_bytes()
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark is not part of the text
     except InstanceError:
         raise
     except UnicodeDecodeError:

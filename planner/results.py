@@ -215,22 +215,32 @@ def make_summary(plan: Plan, solver: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 
 
+def refusal(out: Path) -> str | None:
+    """Why ``out`` cannot take a results folder, or None: it must be absent, empty, or an
+    earlier results folder (only the planner's own files); anything else is refused
+    rather than deleted."""
+    try:
+        if not out.exists():
+            return None
+        if not out.is_dir():
+            return f"{out} exists and is not a folder"
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in RESULT_FILES)
+    except OSError as err:
+        return f"cannot use {out}: {err.strerror or err}"
+    if foreign:
+        return f"{out} holds files the planner did not write ({', '.join(foreign[:5])}); choose another --out folder"
+    return None
+
+
 def write_results(plan: Plan, out: Path) -> Path:
     """Write every file into a temporary folder beside ``out``, then swap it into place.
 
-    ``out`` must be absent, empty, or an earlier results folder (only the planner's own
-    files); anything else is refused rather than deleted.
+    ``out`` must be acceptable to :func:`refusal`.
     """
     out = out.resolve() if out.exists() else Path(os.path.abspath(out))
-    if out.exists():
-        if not out.is_dir():
-            raise ResultsError(f"{out} exists and is not a folder")
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in RESULT_FILES)
-        if foreign:
-            raise ResultsError(
-                f"{out} holds files the planner did not write ({', '.join(foreign[:5])}); "
-                "choose another --out folder"
-            )
+    refused = refusal(out)
+    if refused:
+        raise ResultsError(refused)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
