@@ -86,35 +86,100 @@ def solve(
 ) -> None:
     """Solve INSTANCE and write the optimal plan as CSV tables (MODEL.md §3)."""
     inst = _load_or_exit(instance)
-    target = out if out is not None else _default_out(inst.name)
-    from .results import refusal
+    code, _ = _solve_to_folder(inst, out, objective, time_limit, quiet)
+    raise typer.Exit(code)
 
+
+def _solve_to_folder(inst, out, objective, time_limit, quiet) -> tuple[int, str]:
+    """Solve a loaded instance and write its results folder.
+
+    Returns the exit code and a one-line outcome (for ``solve-all``); messages about
+    failures go to stderr, the plan table (unless ``quiet``) and the "Wrote" line to stdout.
+    """
+    from .results import ResultsError, refusal
+
+    target = out if out is not None else _default_out(inst.name)
     refused = refusal(target)
     if refused:
         _err(f"error: {refused}")
-        raise typer.Exit(INVALID)
+        return INVALID, "results folder refused"
     if not quiet:
         _err(f"Solving {inst.name} ({inst.years[0]}-{inst.years[1]}, {len(inst.providers)} providers, "
              f"{len(inst.workloads)} workloads) with HiGHS...")
-    from .results import ResultsError
     from .solver import SolverFailure, solve as solve_plan
 
     try:
         plan = solve_plan(inst, objective=objective.value if objective else None, time_limit=time_limit)
     except SolverFailure as err:
         _err(f"solver failure: {err}; no results written")
-        raise typer.Exit(SOLVER_FAILED) from None
+        return SOLVER_FAILED, f"solver failure ({err.status})"
     if plan.status == "infeasible":
         _err(f"{inst.name}: infeasible: no plan satisfies every constraint; no results written.")
-        raise typer.Exit(INFEASIBLE)
+        return INFEASIBLE, "infeasible"
     try:
         written = plan.write(target)
     except ResultsError as err:
         _err(f"error: {err}")
-        raise typer.Exit(INVALID) from None
+        return INVALID, "results not written"
     if not quiet:
         typer.echo(format_plan(plan))
     typer.echo(f"Wrote {len(plan.tables) + 1} files to {_display_path(written)}")
+    money = inst.units.money
+    return OPTIMAL, f"optimal, {plan.objective} = {plan.objective_value:,.4f} {money}"
+
+
+INSTANCE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@app.command("solve-all")
+def solve_all(
+    folder: Annotated[Path, typer.Argument(help="Folder of instance files (*.yaml, *.yml, *.json; not sub-folders).")] = Path("instances"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parent folder: each plan goes to OUT/<instance name>/.")] = Path("results"),
+    objective: Annotated[
+        Optional[Objective],
+        typer.Option(help="Override every instance's objective.", show_default=False),
+    ] = None,
+    time_limit: Annotated[
+        Optional[float],
+        typer.Option("--time-limit", min=0.0, help="Time limit per instance, in seconds.", show_default=False),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only one line per instance.")] = False,
+) -> None:
+    """Solve every instance in FOLDER into OUT/<name>/ (how results/ is made).
+
+    Goes on after a failure; exits with the worst exit code of all instances.
+    """
+    if not folder.is_dir():
+        _err(f"error: {folder} is not a folder")
+        raise typer.Exit(INVALID)
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in INSTANCE_SUFFIXES and p.is_file())
+    if not paths:
+        _err(f"error: no instance files (*.yaml, *.yml, *.json) in {folder}")
+        raise typer.Exit(INVALID)
+    loaded, worst, outcomes = {}, OPTIMAL, []
+    for path in paths:
+        try:
+            inst = load_instance(path)
+        except InstanceError as err:
+            _report_invalid(err)
+            worst = max(worst, INVALID)
+            outcomes.append((path.name, "invalid instance"))
+            continue
+        if inst.name in loaded:
+            _err(f"error: {path} and {loaded[inst.name]} both have the name {inst.name!r}; "
+                 "their results would overwrite each other")
+            worst = max(worst, INVALID)
+            outcomes.append((path.name, "duplicate name"))
+            continue
+        loaded[inst.name] = path
+        code, outcome = _solve_to_folder(inst, out / _default_out(inst.name).name, objective, time_limit, quiet)
+        worst = max(worst, code)
+        outcomes.append((path.name, outcome))
+    width = max(len(name) for name, _ in outcomes)
+    typer.echo(f"\n{len(paths)} instances from {folder}:")
+    for name, outcome in outcomes:
+        typer.echo(f"  {name:<{width}}  {outcome}")
+    raise typer.Exit(worst)
 
 
 def format_plan(plan) -> str:

@@ -81,7 +81,7 @@ def test_app_help_lists_exit_codes_and_commands():
 
 def test_every_command_has_help_text():
     commands = get_command(app).commands
-    assert set(commands) == {"solve", "validate", "schema"}
+    assert set(commands) == {"solve", "solve-all", "validate", "schema"}
     for name, command in commands.items():
         assert command.help and len(command.help.strip()) > 20, name
         result = run(name, "--help")
@@ -387,3 +387,38 @@ def test_console_script_missing_file_is_exit_2_without_traceback(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"invalid instance: {missing}: no such file"]
     assert proc.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+# --- solve-all ----------------------------------------------------------------------------
+
+
+def test_solve_all_writes_one_folder_per_instance_and_reports_the_worst(tmp_path, base):
+    folder = tmp_path / "instances"
+    folder.mkdir()
+    write_yaml(folder, base, "small.yaml")
+    base["name"] = "stuck"
+    base["providers"] = {"microsoft": {"capacity": 0.0, "contracts": {"on_demand": {"term": 1, "price": 5.0}}}}
+    write_yaml(folder, base, "stuck.yaml")
+    (folder / "notes.txt").write_text("not an instance")
+    result = run("solve-all", folder, "--out", tmp_path / "results", "--quiet")
+    assert result.exit_code == 1  # the worst outcome: one infeasible instance
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["small"]
+    assert (tmp_path / "results" / "small" / "finance.csv").is_file()
+    assert "small.yaml" in result.stdout and "optimal" in result.stdout
+    assert "stuck.yaml" in result.stdout and "infeasible" in result.stdout
+
+
+def test_solve_all_refuses_two_instances_with_one_name(tmp_path, base):
+    folder = tmp_path / "instances"
+    folder.mkdir()
+    write_yaml(folder, base, "a.yaml")
+    write_yaml(folder, base, "b.yaml")  # both are named "small"
+    result = run("solve-all", folder, "--out", tmp_path / "results", "--quiet")
+    assert result.exit_code == 2
+    assert "both have the name 'small'" in result.stderr
+
+
+def test_solve_all_needs_instances(tmp_path):
+    assert run("solve-all", tmp_path / "missing").exit_code == 2
+    (tmp_path / "empty").mkdir()
+    assert run("solve-all", tmp_path / "empty").exit_code == 2
