@@ -21,10 +21,16 @@ Expressions
     ``cumulative_loss``, ``discounted_loss``.
 
 Constraint families
-    1 ``use_within_reach``, 2 ``provider_capacity``, 3 ``service``,
-    4 ``minimum_capacity``, 5 ``min_share`` / ``max_share``, 6 ``gradual_decline``,
-    7 ``cash_balance``, and the take-or-pay pair ``charge_covers_spend`` /
-    ``take_or_pay``; for the peak objective, ``peak_bound``.
+    The limits of the decision variables: ``contract_max_per_year``,
+    ``build_max_per_year``, ``debt_limit``, ``minimum_cash``; then §2's
+    1 ``use_within_reach``, 2 ``provider_capacity``, 3 ``service_floor`` /
+    ``service_cap``, 4 ``minimum_capacity``, 5 ``min_share`` / ``max_share``,
+    6 ``gradual_decline``, 7 ``cash_balance``, and the take-or-pay pair
+    ``charge_covers_spend`` / ``take_or_pay``; for the peak objective, ``peak_bound``.
+
+Diagnosis (MODEL.md §4)
+    ``build_model(instance, elastic=True)`` gives each hard family a slack variable
+    ``slack_<family>`` and minimises their weighted total (``add_total_slack_objective``).
 """
 
 from __future__ import annotations
@@ -36,13 +42,24 @@ from .instance import Instance
 NO_LIMIT = None
 
 
-def build_model(inst: Instance, objective: str | None = None) -> pyo.ConcreteModel:
-    """Build the LP of ``inst``; ``objective`` overrides the instance's objective."""
+def build_model(inst: Instance, objective: str | None = None, elastic: bool = False) -> pyo.ConcreteModel:
+    """Build the LP of ``inst``; ``objective`` overrides the instance's objective.
+
+    ``elastic=True`` builds the diagnosis model of MODEL.md §4: every hard constraint
+    (see :data:`HARD_FAMILIES`) gets a non-negative slack ``slack_<family>`` and the
+    objective minimises their weighted total instead of the loss.
+    """
     m = pyo.ConcreteModel(name=inst.name)
     m.objective_name = objective or inst.objective
+    m.elastic = elastic
+    m.relaxed_families = []
     add_sets(m, inst)
     add_variables(m, inst)
     add_expressions(m, inst)
+    add_contract_max_per_year(m, inst)
+    add_build_max_per_year(m, inst)
+    add_debt_limit(m, inst)
+    add_minimum_cash(m, inst)
     add_use_within_reach(m, inst)
     add_provider_capacity(m, inst)
     add_service(m, inst)
@@ -51,8 +68,27 @@ def build_model(inst: Instance, objective: str | None = None) -> pyo.ConcreteMod
     add_gradual_decline(m, inst)
     add_cash_balance(m, inst)
     add_take_or_pay(m, inst)
-    add_objective(m, inst)
+    if elastic:
+        add_total_slack_objective(m, inst)
+    else:
+        add_objective(m, inst)
     return m
+
+
+#: The hard constraint families (MODEL.md §4), which a diagnosis may relax, and the unit
+#: their slack is measured in.
+HARD_FAMILIES = {
+    "contract_max_per_year": "capacity",
+    "build_max_per_year": "capacity",
+    "debt_limit": "money",
+    "minimum_cash": "money",
+    "provider_capacity": "capacity",
+    "service_floor": "compute",
+    "minimum_capacity": "capacity",
+    "min_share": "capacity",
+    "max_share": "capacity",
+    "gradual_decline": "capacity",
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -118,23 +154,37 @@ def depreciating(inst: Instance, p: str, s: int, t: int) -> bool:
 
 
 def add_variables(m, inst: Instance) -> None:
-    providers = inst.providers
-
-    def signing_bounds(m, p, k, s):
-        cap = providers[p].contracts[k].max_per_year
-        return (0, NO_LIMIT if cap is None else cap[s])
-
-    def build_bounds(m, p, s):
-        cap = providers[p].build.max_per_year
-        return (0, NO_LIMIT if cap is None else cap[s])
-
-    debt = inst.finance.debt
-    m.c = pyo.Var(m.SIGNINGS, bounds=signing_bounds, doc="capacity signed under contract k in year s")
-    m.b = pyo.Var(m.BUILDS, bounds=build_bounds, doc="new owned capacity whose build starts in year s")
+    """The decision variables of §2. Their upper limits (``max_per_year``, the debt
+    limit) and the cash floor are the named constraint families below, so that a
+    diagnosis can relax them and each has a shadow price."""
+    m.c = pyo.Var(m.SIGNINGS, bounds=(0, NO_LIMIT), doc="capacity signed under contract k in year s")
+    m.b = pyo.Var(m.BUILDS, bounds=(0, NO_LIMIT), doc="new owned capacity whose build starts in year s")
     m.u = pyo.Var(m.USES, bounds=(0, NO_LIMIT), doc="capacity of p used for workload w in year t")
-    m.debt = pyo.Var(m.T, bounds=lambda m, t: (0, debt.limit[t]), doc="end-of-year debt")
-    m.cash = pyo.Var(m.T, bounds=lambda m, t: (inst.finance.min_cash[t], NO_LIMIT), doc="end-of-year cash")
+    m.debt = pyo.Var(m.T, bounds=(0, NO_LIMIT), doc="end-of-year debt")
+    m.cash = pyo.Var(m.T, doc="end-of-year cash")
     m.charge = pyo.Var(m.P, m.T, bounds=(0, NO_LIMIT), doc="money charged by provider p in year t")
+
+
+def relaxation(m, family: str, index):
+    """The slack by which each constraint of a hard ``family`` may give.
+
+    In the plain model this is zero everywhere; in the elastic (diagnosis) model it is a
+    non-negative variable ``slack_<family>`` over ``index``.
+    """
+    if not m.elastic:
+        return _NO_SLACK
+    slack = pyo.Var(index, bounds=(0, NO_LIMIT), doc=f"how far {family} gives")
+    m.add_component(f"slack_{family}", slack)
+    m.relaxed_families.append(family)
+    return slack
+
+
+class _NoSlack:
+    def __getitem__(self, index):
+        return 0
+
+
+_NO_SLACK = _NoSlack()
 
 
 # --------------------------------------------------------------------------------------
@@ -249,6 +299,37 @@ def discount_factor(inst: Instance, t: int) -> float:
 # --------------------------------------------------------------------------------------
 
 
+def add_contract_max_per_year(m, inst: Instance) -> None:
+    """c[p,k,s] ≤ max_per_year_k[s] (where given)."""
+    index = [(p, k, s) for p, k, s in m.SIGNINGS if inst.providers[p].contracts[k].max_per_year is not None]
+    give = relaxation(m, "contract_max_per_year", index)
+    m.contract_max_per_year = pyo.Constraint(
+        index,
+        rule=lambda m, p, k, s: m.c[p, k, s] - give[p, k, s] <= inst.providers[p].contracts[k].max_per_year[s],
+    )
+
+
+def add_build_max_per_year(m, inst: Instance) -> None:
+    """b[p,s] ≤ build max_per_year[s] (where given)."""
+    index = [(p, s) for p, s in m.BUILDS if inst.providers[p].build.max_per_year is not None]
+    give = relaxation(m, "build_max_per_year", index)
+    m.build_max_per_year = pyo.Constraint(
+        index, rule=lambda m, p, s: m.b[p, s] - give[p, s] <= inst.providers[p].build.max_per_year[s]
+    )
+
+
+def add_debt_limit(m, inst: Instance) -> None:
+    """debt[t] ≤ limit[t]."""
+    give = relaxation(m, "debt_limit", m.T)
+    m.debt_limit = pyo.Constraint(m.T, rule=lambda m, t: m.debt[t] - give[t] <= inst.finance.debt.limit[t])
+
+
+def add_minimum_cash(m, inst: Instance) -> None:
+    """cash[t] ≥ min_cash[t]."""
+    give = relaxation(m, "minimum_cash", m.T)
+    m.minimum_cash = pyo.Constraint(m.T, rule=lambda m, t: m.cash[t] + give[t] >= inst.finance.min_cash[t])
+
+
 def add_use_within_reach(m, inst: Instance) -> None:
     """1. Σ_{w ∈ W_p} u[p,w,t] ≤ active[p,t] (idle capacity is still paid)."""
     m.use_within_reach = pyo.Constraint(
@@ -263,27 +344,31 @@ def _provider_years(m, inst: Instance, field: str) -> list[tuple[str, int]]:
 
 def add_provider_capacity(m, inst: Instance) -> None:
     """2. active[p,t] ≤ capacity[p,t] (where given)."""
+    index = _provider_years(m, inst, "capacity")
+    give = relaxation(m, "provider_capacity", index)
     m.provider_capacity = pyo.Constraint(
-        _provider_years(m, inst, "capacity"),
-        rule=lambda m, p, t: m.active_capacity[p, t] <= inst.providers[p].capacity[t],
+        index, rule=lambda m, p, t: m.active_capacity[p, t] - give[p, t] <= inst.providers[p].capacity[t]
     )
 
 
 def add_service(m, inst: Instance) -> None:
-    """3. min_served[w,t]·demand[w,t] ≤ served[w,t] ≤ demand[w,t]."""
-
-    def rule(m, w, t):
-        wl = inst.workloads[w]
-        return pyo.inequality(wl.min_served[t] * wl.demand[t], m.served[w, t], wl.demand[t])
-
-    m.service = pyo.Constraint(m.W, m.T, rule=rule)
+    """3. min_served[w,t]·demand[w,t] ≤ served[w,t] (``service_floor``) and
+    served[w,t] ≤ demand[w,t] (``service_cap``)."""
+    give = relaxation(m, "service_floor", [(w, t) for w in m.W for t in m.T])
+    workloads = inst.workloads
+    m.service_floor = pyo.Constraint(
+        m.W, m.T,
+        rule=lambda m, w, t: m.served[w, t] + give[w, t] >= workloads[w].min_served[t] * workloads[w].demand[t],
+    )
+    m.service_cap = pyo.Constraint(m.W, m.T, rule=lambda m, w, t: m.served[w, t] <= workloads[w].demand[t])
 
 
 def add_minimum_capacity(m, inst: Instance) -> None:
     """4. active[p,t] ≥ min_capacity[p,t] (where given)."""
+    index = _provider_years(m, inst, "min_capacity")
+    give = relaxation(m, "minimum_capacity", index)
     m.minimum_capacity = pyo.Constraint(
-        _provider_years(m, inst, "min_capacity"),
-        rule=lambda m, p, t: m.active_capacity[p, t] >= inst.providers[p].min_capacity[t],
+        index, rule=lambda m, p, t: m.active_capacity[p, t] + give[p, t] >= inst.providers[p].min_capacity[t]
     )
 
 
@@ -293,22 +378,28 @@ def add_shares(m, inst: Instance) -> None:
     def total(m, t):
         return sum(m.active_capacity[q, t] for q in m.P)
 
+    floor_index = _provider_years(m, inst, "min_share")
+    floor_give = relaxation(m, "min_share", floor_index)
     m.min_share = pyo.Constraint(
-        _provider_years(m, inst, "min_share"),
-        rule=lambda m, p, t: inst.providers[p].min_share[t] * total(m, t) <= m.active_capacity[p, t],
+        floor_index,
+        rule=lambda m, p, t: inst.providers[p].min_share[t] * total(m, t) <= m.active_capacity[p, t] + floor_give[p, t],
     )
+    cap_index = _provider_years(m, inst, "max_share")
+    cap_give = relaxation(m, "max_share", cap_index)
     m.max_share = pyo.Constraint(
-        _provider_years(m, inst, "max_share"),
-        rule=lambda m, p, t: m.active_capacity[p, t] <= inst.providers[p].max_share[t] * total(m, t),
+        cap_index,
+        rule=lambda m, p, t: m.active_capacity[p, t] - cap_give[p, t] <= inst.providers[p].max_share[t] * total(m, t),
     )
 
 
 def add_gradual_decline(m, inst: Instance) -> None:
     """6. active[p,t] ≥ (1 − max_decline[p,t])·active[p,t-1] for t > t0 (where given)."""
     t0 = inst.years[0]
+    index = [(p, t) for p, t in _provider_years(m, inst, "max_decline") if t > t0]
+    give = relaxation(m, "gradual_decline", index)
     m.gradual_decline = pyo.Constraint(
-        [(p, t) for p, t in _provider_years(m, inst, "max_decline") if t > t0],
-        rule=lambda m, p, t: m.active_capacity[p, t]
+        index,
+        rule=lambda m, p, t: m.active_capacity[p, t] + give[p, t]
         >= (1 - inst.providers[p].max_decline[t]) * m.active_capacity[p, t - 1],
     )
 
@@ -358,3 +449,47 @@ def add_objective(m, inst: Instance) -> None:
         m.objective = pyo.Objective(expr=m.peak, sense=pyo.minimize)
     else:
         m.objective = pyo.Objective(expr=m.discounted_loss, sense=pyo.minimize)
+
+
+def add_total_slack_objective(m, inst: Instance) -> None:
+    """Diagnosis (MODEL.md §4): minimise Σ weight·slack over every relaxed family.
+
+    Money slack weighs 1 per money unit; capacity slack weighs :func:`capacity_price`
+    per capacity unit (what a unit of capacity typically costs for a year); compute slack
+    weighs that price divided by the typical efficiency. So "short by 1 GW" and "short by
+    the cost of 1 GW-year" count about the same.
+    """
+    weights = slack_weights(inst)
+    m.objective = pyo.Objective(
+        expr=sum(
+            weights[family] * slack
+            for family in m.relaxed_families
+            for slack in m.component(f"slack_{family}").values()
+        ),
+        sense=pyo.minimize,
+    )
+
+
+def capacity_price(inst: Instance) -> float:
+    """The median of every positive yearly price of a capacity unit in the instance:
+    contract prices, existing cost per existing unit, and build capex spread over the
+    depreciation years (or one year) plus opex. 1.0 when the instance has none."""
+    prices = []
+    for prov in inst.providers.values():
+        for contract in prov.contracts.values():
+            prices += list(contract.price.values())
+        prices += [cost / amount for cost, amount in zip(prov.existing_cost.values(), prov.existing.values()) if amount > 0]
+        if prov.build is not None:
+            years = max(1, prov.build.depreciation_years)
+            prices += [capex / years + opex for capex, opex in zip(prov.build.capex.values(), prov.build.opex.values())]
+    prices = sorted(p for p in prices if p > 0)
+    return prices[len(prices) // 2] if prices else 1.0
+
+
+def slack_weights(inst: Instance) -> dict[str, float]:
+    """The weight of one unit of slack of each hard family in the diagnosis objective."""
+    price = capacity_price(inst)
+    efficiencies = sorted(e for prov in inst.providers.values() for e in prov.efficiency.values())
+    efficiency = efficiencies[len(efficiencies) // 2]
+    per_unit = {"money": 1.0, "capacity": price, "compute": price / efficiency}
+    return {family: per_unit[unit] for family, unit in HARD_FAMILIES.items()}
