@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .instance import Instance, InstanceError, instance_json_schema, load_instance
 
-__all__ = ["Instance", "InstanceError", "load_instance", "instance_json_schema", "solve", "check_plan"]
+__all__ = ["Instance", "InstanceError", "load_instance", "instance_json_schema", "solve", "diagnose", "check_plan"]
 __version__ = "0.1.0"
 
 
@@ -26,6 +26,16 @@ def solve(instance, objective: str | None = None, time_limit: float | None = Non
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     return _solve(instance, objective=objective, time_limit=time_limit)
+
+
+def diagnose(instance, time_limit: float | None = None):
+    """Why an instance has no plan (MODEL.md §4): a Diagnosis whose ``table`` (pandas) has
+    one row per constraint that had to give, and ``changes`` that make it feasible."""
+    from .diagnosis import diagnose as _diagnose
+
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+    return _diagnose(instance, time_limit=time_limit)
 
 
 def check_plan(plan) -> list[str]:

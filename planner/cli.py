@@ -115,6 +115,8 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet) -> tuple[int, str]
         return SOLVER_FAILED, f"solver failure ({err.status})"
     if plan.status == "infeasible":
         _err(f"{inst.name}: infeasible: no plan satisfies every constraint; no results written.")
+        if not quiet:
+            _print_diagnosis(inst, time_limit)
         return INFEASIBLE, "infeasible"
     try:
         written = plan.write(target)
@@ -126,6 +128,43 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet) -> tuple[int, str]
     typer.echo(f"Wrote {len(plan.tables) + 1} files to {_display_path(written)}")
     money = inst.units.money
     return OPTIMAL, f"optimal, {plan.objective} = {plan.objective_value:,.4f} {money}"
+
+
+def _print_diagnosis(inst, time_limit) -> None:
+    from .diagnosis import diagnose as diagnose_instance
+    from .solver import SolverFailure
+
+    try:
+        _err(diagnose_instance(inst, time_limit=time_limit).render())
+    except SolverFailure as err:
+        _err(f"the diagnosis failed too: {err}")
+
+
+@app.command()
+def diagnose(
+    instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON).", show_default=False)],
+    time_limit: Annotated[
+        Optional[float],
+        typer.Option("--time-limit", min=0.0, help="Stop the solver after this many seconds (exit 3).", show_default=False),
+    ] = None,
+) -> None:
+    """Explain why INSTANCE has no plan: which constraints must give, and by how much.
+
+    Relaxes every hard constraint (MODEL.md §4) and prints each one that had to give,
+    with the change to the instance that makes it feasible. Exit 1 when the instance is
+    infeasible, 0 when it is feasible.
+    """
+    inst = _load_or_exit(instance)
+    from .diagnosis import diagnose as diagnose_instance
+    from .solver import SolverFailure
+
+    try:
+        result = diagnose_instance(inst, time_limit=time_limit)
+    except SolverFailure as err:
+        _err(f"solver failure: {err}")
+        raise typer.Exit(SOLVER_FAILED) from None
+    typer.echo(result.render())
+    raise typer.Exit(OPTIMAL if result.status == "feasible" else INFEASIBLE)
 
 
 INSTANCE_SUFFIXES = (".yaml", ".yml", ".json")

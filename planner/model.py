@@ -325,9 +325,15 @@ def add_debt_limit(m, inst: Instance) -> None:
 
 
 def add_minimum_cash(m, inst: Instance) -> None:
-    """cash[t] ≥ min_cash[t]."""
-    give = relaxation(m, "minimum_cash", m.T)
-    m.minimum_cash = pyo.Constraint(m.T, rule=lambda m, t: m.cash[t] + give[t] >= inst.finance.min_cash[t])
+    """cash[t] ≥ min_cash[t].
+
+    In a diagnosis this floor gives by extra cash put into the year's ``cash_balance``
+    (``slack_minimum_cash[t]``, see :func:`add_cash_balance`) rather than by a per-year
+    slack here: a shortfall is then reported once, in the year it starts, and carries on
+    in the balance, the way new funding would.
+    """
+    relaxation(m, "minimum_cash", m.T)
+    m.minimum_cash = pyo.Constraint(m.T, rule=lambda m, t: m.cash[t] >= inst.finance.min_cash[t])
 
 
 def add_use_within_reach(m, inst: Instance) -> None:
@@ -409,11 +415,14 @@ def add_cash_balance(m, inst: Instance) -> None:
     − capex − other_costs − interest, with cash[t0-1] = initial_cash."""
     finance, t0 = inst.finance, inst.years[0]
 
+    shortfall = m.component("slack_minimum_cash") if m.elastic else _NO_SLACK
+
     def rule(m, t):
         cash_before = finance.initial_cash if t == t0 else m.cash[t - 1]
         return m.cash[t] == (
             cash_before + m.revenue[t] + finance.funding[t] + m.debt[t] - m.debt_before[t]
             - m.compute_cost[t] - m.capex[t] - finance.other_costs[t] - m.interest[t]
+            + shortfall[t]
         )
 
     m.cash_balance = pyo.Constraint(m.T, rule=rule)
@@ -460,11 +469,20 @@ def add_total_slack_objective(m, inst: Instance) -> None:
     the cost of 1 GW-year" count about the same.
     """
     weights = slack_weights(inst)
+    last = inst.years[1]
+
+    def weight(family, index):
+        # credit drawn in the last year is never repaid within the horizon: it counts
+        # double, like a limit, so a last-year gap is reported as cash to find
+        if family == "debt_limit" and index == last:
+            return 2 * weights["minimum_cash"]
+        return weights[family]
+
     m.objective = pyo.Objective(
         expr=sum(
-            weights[family] * slack
+            weight(family, index) * slack
             for family in m.relaxed_families
-            for slack in m.component(f"slack_{family}").values()
+            for index, slack in m.component(f"slack_{family}").items()
         ),
         sense=pyo.minimize,
     )
@@ -486,10 +504,18 @@ def capacity_price(inst: Instance) -> float:
     return prices[len(prices) // 2] if prices else 1.0
 
 
+#: Beyond units, how much a unit of slack of a family counts. Limits the world sets
+#: (provider capacity, max_per_year) count double the requirements the lab sets, so the
+#: diagnosis names the requirement that cannot be met before the limit that would have to
+#: move; extra credit counts 0.6 of new cash per year it is used, so a one-year gap that
+#: revenue repays is a debt limit to raise and a gap that lasts is cash to find.
+FAMILY_FACTOR = {"provider_capacity": 2.0, "contract_max_per_year": 2.0, "build_max_per_year": 2.0, "debt_limit": 0.6}
+
+
 def slack_weights(inst: Instance) -> dict[str, float]:
     """The weight of one unit of slack of each hard family in the diagnosis objective."""
     price = capacity_price(inst)
     efficiencies = sorted(e for prov in inst.providers.values() for e in prov.efficiency.values())
     efficiency = efficiencies[len(efficiencies) // 2]
     per_unit = {"money": 1.0, "capacity": price, "compute": price / efficiency}
-    return {family: per_unit[unit] for family, unit in HARD_FAMILIES.items()}
+    return {family: per_unit[unit] * FAMILY_FACTOR.get(family, 1.0) for family, unit in HARD_FAMILIES.items()}
