@@ -83,14 +83,17 @@ def solve(
         typer.Option("--time-limit", min=0.0, help="Stop the solver after this many seconds (exit 3).", show_default=False),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only where the files went.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html and the charts (PNG) into the results folder.")
+    ] = False,
 ) -> None:
     """Solve INSTANCE and write the optimal plan as CSV tables (MODEL.md §3)."""
     inst = _load_or_exit(instance)
-    code, _ = _solve_to_folder(inst, out, objective, time_limit, quiet)
+    code, _ = _solve_to_folder(inst, out, objective, time_limit, quiet, report)
     raise typer.Exit(code)
 
 
-def _solve_to_folder(inst, out, objective, time_limit, quiet) -> tuple[int, str]:
+def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> tuple[int, str]:
     """Solve a loaded instance and write its results folder.
 
     Returns the exit code and a one-line outcome (for ``solve-all``); messages about
@@ -125,7 +128,11 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet) -> tuple[int, str]
         return INVALID, "results not written"
     if not quiet:
         typer.echo(format_plan(plan))
-    typer.echo(f"Wrote {len(plan.tables) + 1} files to {_display_path(written)}")
+    from .results import RESULT_FILES
+
+    typer.echo(f"Wrote {len(RESULT_FILES)} files to {_display_path(written)}")
+    if report and _write_report(written, "html") != OPTIMAL:
+        return INVALID, "optimal, but the report failed"
     money = inst.units.money
     return OPTIMAL, f"optimal, {plan.objective} = {plan.objective_value:,.4f} {money}"
 
@@ -167,6 +174,35 @@ def diagnose(
     raise typer.Exit(OPTIMAL if result.status == "feasible" else INFEASIBLE)
 
 
+def _write_report(folder: Path, fmt: str) -> int:
+    from .report import ReportError, write_report
+
+    try:
+        written = write_report(folder, fmt)
+    except ReportError as err:
+        _err(f"error: {err}")
+        return INVALID
+    typer.echo(f"Wrote the report ({len(written)} files) to {_display_path(folder)}"
+               + (f": open {_display_path(written[0]).rstrip(os.sep)}" if fmt == "html" else ""))
+    return OPTIMAL
+
+
+class ReportFormat(str, Enum):
+    html = "html"
+    png = "png"
+
+
+@app.command("report")
+def report_command(
+    results_dir: Annotated[Path, typer.Argument(help="A results folder written by planner solve.", show_default=False)],
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="html: report.html and the charts; png: only the charts.")
+    ] = ReportFormat.html,
+) -> None:
+    """Draw the charts of a results folder and write a one-file HTML report beside them."""
+    raise typer.Exit(_write_report(results_dir, fmt.value))
+
+
 INSTANCE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -183,6 +219,7 @@ def solve_all(
         typer.Option("--time-limit", min=0.0, help="Time limit per instance, in seconds.", show_default=False),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only one line per instance.")] = False,
+    report: Annotated[bool, typer.Option("--report", help="Also write each plan's report.html and charts.")] = False,
 ) -> None:
     """Solve every instance in FOLDER into OUT/<name>/ (how results/ is made).
 
@@ -211,7 +248,7 @@ def solve_all(
             outcomes.append((path.name, "duplicate name"))
             continue
         loaded[inst.name] = path
-        code, outcome = _solve_to_folder(inst, out / _default_out(inst.name).name, objective, time_limit, quiet)
+        code, outcome = _solve_to_folder(inst, out / _default_out(inst.name).name, objective, time_limit, quiet, report)
         worst = max(worst, code)
         outcomes.append((path.name, outcome))
     width = max(len(name) for name, _ in outcomes)
@@ -244,6 +281,12 @@ def format_plan(plan) -> str:
         f"cumulative loss {s['cumulative_loss']:,.3f}, peak {s['peak_cumulative_loss']:,.3f}, "
         f"final cash {s['final_cash']:,.3f}, owed after {inst.years[1]} {s['commitments_after_horizon']:,.3f} {money}"
     )
+    from .duals import top_constraints
+
+    binding = top_constraints(plan, 3)
+    if binding:
+        lines.append("Most valuable to relax (shadow prices, duals.csv):")
+        lines += [f"  {i}. {sentence[0].upper()}{sentence[1:]}" for i, sentence in enumerate(binding, 1)]
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ pairs, where ``path`` is the dotted path of the field in the file
 from __future__ import annotations
 
 import datetime
+import copy
 import json
 import math
 import re
@@ -22,6 +23,7 @@ from typing import Annotated, Any, Literal, Optional
 
 import yaml
 from pydantic import (
+    PrivateAttr,
     BaseModel,
     ConfigDict,
     Field,
@@ -64,6 +66,7 @@ _KINDS = {
     "fraction": ("a number in [0, 1]", lambda x: 0 <= x <= 1),
     "positive": ("a number > 0", lambda x: x > 0),
     "rate": ("a number >= 0 and < 1", lambda x: 0 <= x < 1),
+    "probability": ("a number > 0 and <= 1", lambda x: 0 < x <= 1),
 }
 _YEAR_KEY = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
 
@@ -196,6 +199,8 @@ PositiveSeries = _series_type("positive")
 def _number_type(kind: str):
     """A plain (not per-year) number of ``kind``, checked like a series' numbers."""
     schema = {"amount": {"type": "number", "minimum": 0},
+              "fraction": {"type": "number", "minimum": 0, "maximum": 1},
+              "probability": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
               "rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}[kind]
     return Annotated[float, PlainValidator(lambda value: _check_number(value, kind)), WithJsonSchema(schema)]
 
@@ -228,6 +233,8 @@ def _year_pair(value: Any) -> tuple[int, int]:
 
 Amount = _number_type("amount")
 Rate = _number_type("rate")
+Fraction = _number_type("fraction")
+Probability = _number_type("probability")
 Whole0 = _whole_type(0)
 Whole1 = _whole_type(1)
 YearPair = Annotated[
@@ -329,6 +336,33 @@ class Provider(_Strict):
         return value
 
 
+class Risk(_Strict):
+    """How the cases' bad tail weighs in the objective (MODEL.md §5)."""
+
+    alpha: Rate = Field(0.9, description="CVaR level, in [0, 1)")
+    weight: Fraction = Field(0.0, description="λ: 0 expected value only, 1 CVaR only")
+
+
+class Case(_Strict):
+    """One case: the instance with some data replaced."""
+
+    probability: Probability = Field(description="probability of the case, > 0")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="dotted path -> new value, validated as in the base"
+    )
+
+
+class Scenarios(_Strict):
+    """Cases with probabilities, a plan committed for the first years, and risk (MODEL.md §5)."""
+
+    commit_years: Optional[Whole0] = Field(
+        None, description="signings and builds in the first N planning years are shared by every case; "
+        "default: all planning years"
+    )
+    risk: Risk = Field(default={})
+    cases: dict[str, Case] = Field(min_length=1)
+
+
 class Instance(_Strict):
     """A compute procurement problem (MODEL.md §1)."""
 
@@ -341,6 +375,21 @@ class Instance(_Strict):
     workloads: dict[str, Workload] = Field(min_length=1)
     finance: Finance = Field(default={})
     providers: dict[str, Provider] = Field(min_length=1)
+    scenarios: Optional[Scenarios] = Field(None, description="cases and risk (MODEL.md §5)")
+
+    #: the case instances (name -> Instance, each without scenarios), when scenarios are given
+    _cases: dict = PrivateAttr(default_factory=dict)
+
+    @property
+    def cases(self) -> dict[str, "Instance"]:
+        """Each case's instance (the base with the case's ``set`` applied)."""
+        return self._cases
+
+    @property
+    def commit_years(self) -> int:
+        """How many first planning years' signings and builds every case shares."""
+        n = self.scenarios.commit_years if self.scenarios else None
+        return len(self.year_list) if n is None else n
 
     @property
     def year_list(self) -> list[int]:
@@ -388,6 +437,92 @@ def _cross_checks(inst: Instance) -> list[tuple[str, str]]:
     return problems
 
 
+#: What a case's ``set`` may replace (MODEL.md §5), by where the field sits.
+SETTABLE = {
+    "workloads": {"demand", "min_served", "revenue"},
+    "finance": {"initial_cash", "min_cash", "funding", "base_revenue", "other_costs"},
+    "debt": {"limit", "rate", "initial"},
+    "providers": {"capacity", "efficiency", "existing", "existing_cost", "min_spend", "min_capacity",
+                  "min_share", "max_share", "max_decline"},
+    "contracts": {"price", "upfront", "max_per_year"},
+    "build": {"initial", "max_per_year", "capex", "opex"},
+}
+FIXED_ACROSS_CASES = {"years", "objective", "discount_rate", "term", "available", "workloads", "lead_time",
+                      "lifetime", "depreciation_years", "capex_in_loss", "name", "description", "units",
+                      "scenarios", "contracts", "build"}
+
+
+def _set_target(inst: Instance, path: str) -> tuple[list[str], str | None]:
+    """Check a ``set`` path against the base; return its parts, or a reason it is refused."""
+    parts = path.split(".")
+    last = parts[-1]
+    if last in FIXED_ACROSS_CASES or parts[0] in FIXED_ACROSS_CASES - {"workloads"}:
+        return parts, f"{last!r} may not change between cases (MODEL.md §5)"
+    head = parts[0]
+    if head == "workloads" and len(parts) == 3:
+        if parts[1] not in inst.workloads:
+            return parts, f"unknown workload {parts[1]!r}: a case may not add workloads"
+        return parts, None if last in SETTABLE["workloads"] else f"{last!r} is not a workload field a case can set"
+    if head == "finance" and len(parts) == 2:
+        return parts, None if last in SETTABLE["finance"] else f"{last!r} is not a finance field a case can set"
+    if head == "finance" and len(parts) == 3 and parts[1] == "debt":
+        return parts, None if last in SETTABLE["debt"] else f"{last!r} is not a debt field a case can set"
+    if head == "providers" and len(parts) >= 3:
+        prov = inst.providers.get(parts[1])
+        if prov is None:
+            return parts, f"unknown provider {parts[1]!r}: a case may not add providers"
+        if len(parts) == 3:
+            return parts, None if last in SETTABLE["providers"] else f"{last!r} is not a provider field a case can set"
+        if len(parts) == 5 and parts[2] == "contracts":
+            if parts[3] not in prov.contracts:
+                return parts, f"unknown contract {parts[3]!r} of {parts[1]}: a case may not add contracts"
+            return parts, None if last in SETTABLE["contracts"] else f"{last!r} is not a contract field a case can set"
+        if len(parts) == 4 and parts[2] == "build":
+            if prov.build is None:
+                return parts, f"{parts[1]} has no build: a case may not add one"
+            return parts, None if last in SETTABLE["build"] else f"{last!r} is not a build field a case can set"
+    return parts, "not a field a case can set (expected e.g. workloads.inference.demand, finance.funding, " \
+                  "providers.stargate.capacity, providers.microsoft.contracts.on_demand.price)"
+
+
+def _scenario_checks(inst: Instance, data: dict) -> list[tuple[str, str]]:
+    """Probabilities, commit_years and every case's ``set``; builds ``inst.cases``."""
+    scen = inst.scenarios
+    problems = []
+    total = sum(case.probability for case in scen.cases.values())
+    if abs(total - 1.0) > 1e-9:
+        problems.append(("scenarios.cases", f"probabilities must sum to 1 (±1e-9), they sum to {total:.12g}"))
+    if scen.commit_years is not None and scen.commit_years > len(inst.year_list):
+        problems.append(("scenarios.commit_years",
+                         f"expected at most {len(inst.year_list)} (the planning years), got {scen.commit_years}"))
+    base = {key: value for key, value in data.items() if key != "scenarios"}
+    for name, case in scen.cases.items():
+        where = f"scenarios.cases.{name}.set"
+        case_data = copy.deepcopy(base)
+        refused = False
+        for path, value in case.set.items():
+            parts, reason = _set_target(inst, str(path))
+            if reason:
+                problems.append((f"{where}.{path}", reason))
+                refused = True
+                continue
+            target = case_data
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = value
+        if refused:
+            continue
+        case_data["name"] = f"{inst.name or 'instance'}[{name}]"
+        try:
+            inst._cases[name] = validate_instance(case_data)
+        except InstanceError as err:
+            set_paths = sorted(map(str, case.set), key=len, reverse=True)
+            for path, message in err.problems:
+                owner = next((p for p in set_paths if path == p or path.startswith(p + ".")), None)
+                problems.append((f"{where}.{path}" if owner else f"scenarios.cases.{name}: {path}", message))
+    return problems
+
+
 def _years_context(data: dict) -> list[int] | None:
     years = data.get("years")
     if (
@@ -406,16 +541,13 @@ def validate_instance(data: Any, name: str | None = None, source: str | None = N
         raise InstanceError(
             [("", f"expected a mapping of keys (name, years, workloads, ...), got {_describe(data)}")], source
         )
-    if "scenarios" in data:
-        raise InstanceError(
-            [("scenarios", "cases and risk (MODEL.md §5) are not supported by this version of the planner")],
-            source,
-        )
     try:
         inst = Instance.model_validate(data, context={"years": _years_context(data)})
     except ValidationError as err:
         raise InstanceError(_explain(err), source) from None
     problems = _cross_checks(inst)
+    if inst.scenarios is not None and not problems:
+        problems = _scenario_checks(inst, data)
     if problems:
         raise InstanceError(problems, source)
     if inst.name is None:

@@ -48,9 +48,33 @@ def build_model(inst: Instance, objective: str | None = None, elastic: bool = Fa
     ``elastic=True`` builds the diagnosis model of MODEL.md §4: every hard constraint
     (see :data:`HARD_FAMILIES`) gets a non-negative slack ``slack_<family>`` and the
     objective minimises their weighted total instead of the loss.
+
+    An instance with ``scenarios`` gets the extensive form of MODEL.md §5: one block
+    ``case[n]`` per case holding a copy of §2 with that case's data, the committed
+    signings and builds tied together (``nonanticipativity``), and the risk objective.
     """
     m = pyo.ConcreteModel(name=inst.name)
     m.objective_name = objective or inst.objective
+    m.elastic = elastic
+    if inst.scenarios is None:
+        add_plan(m, inst, m.objective_name, elastic)
+        m.objective = pyo.Objective(expr=m.total_slack if elastic else m.plan_objective, sense=pyo.minimize)
+        return m
+    m.CASES = pyo.Set(initialize=list(inst.cases), ordered=True, doc="cases n")
+    m.case = pyo.Block(m.CASES, rule=lambda b, n: add_plan(b, inst.cases[n], m.objective_name, elastic))
+    add_nonanticipativity(m, inst)
+    if elastic:
+        m.objective = pyo.Objective(expr=sum(m.case[n].total_slack for n in m.CASES), sense=pyo.minimize)
+    else:
+        add_risk_objective(m, inst)
+    return m
+
+
+def add_plan(m, inst: Instance, objective_name: str, elastic: bool) -> None:
+    """Every component of §2 for ``inst`` on the block ``m``: sets, variables,
+    expressions, constraint families, and the plan's objective expression
+    (``plan_objective``, or ``total_slack`` when elastic)."""
+    m.objective_name = objective_name
     m.elastic = elastic
     m.relaxed_families = []
     add_sets(m, inst)
@@ -69,10 +93,9 @@ def build_model(inst: Instance, objective: str | None = None, elastic: bool = Fa
     add_cash_balance(m, inst)
     add_take_or_pay(m, inst)
     if elastic:
-        add_total_slack_objective(m, inst)
+        add_total_slack(m, inst)
     else:
-        add_objective(m, inst)
-    return m
+        add_plan_objective(m, inst)
 
 
 #: The hard constraint families (MODEL.md §4), which a diagnosis may relax, and the unit
@@ -449,19 +472,87 @@ def add_take_or_pay(m, inst: Instance) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def add_objective(m, inst: Instance) -> None:
-    """``cumulative_loss``: minimise discounted loss. ``peak_cumulative_loss``: minimise
-    ``peak`` with ``peak ≥ cumulative_loss[t]`` (the solver then runs the second stage)."""
+def add_plan_objective(m, inst: Instance) -> None:
+    """``plan_objective``: the discounted cumulative loss for ``cumulative_loss``; for
+    ``peak_cumulative_loss`` the variable ``peak`` with ``peak ≥ cumulative_loss[t]``
+    (the solver then runs the second stage)."""
     if m.objective_name == "peak_cumulative_loss":
         m.peak = pyo.Var(doc="peak cumulative loss z")
         m.peak_bound = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= m.cumulative_loss[t])
-        m.objective = pyo.Objective(expr=m.peak, sense=pyo.minimize)
+        m.plan_objective = pyo.Expression(expr=m.peak)
     else:
-        m.objective = pyo.Objective(expr=m.discounted_loss, sense=pyo.minimize)
+        m.plan_objective = pyo.Expression(expr=m.discounted_loss)
 
 
-def add_total_slack_objective(m, inst: Instance) -> None:
-    """Diagnosis (MODEL.md §4): minimise Σ weight·slack over every relaxed family.
+# --------------------------------------------------------------------------------------
+# Uncertainty (MODEL.md §5)
+# --------------------------------------------------------------------------------------
+
+
+def committed(inst: Instance, year: int) -> bool:
+    """Signings and builds in the first ``commit_years`` planning years are shared."""
+    return year <= inst.years[0] + inst.commit_years - 1
+
+
+def add_nonanticipativity(m, inst: Instance) -> None:
+    """c[p,k,s] and b[p,s] with s in the committed years are one decision for every case:
+    each case's copy equals the first case's."""
+    first = m.CASES.first()
+    head = m.case[first]
+    m.nonanticipativity_signing = pyo.Constraint(
+        [(n, p, k, s) for n in m.CASES if n != first for p, k, s in head.SIGNINGS if committed(inst, s)],
+        rule=lambda m, n, p, k, s: m.case[n].c[p, k, s] == head.c[p, k, s],
+    )
+    m.nonanticipativity_build = pyo.Constraint(
+        [(n, p, s) for n in m.CASES if n != first for p, s in head.BUILDS if committed(inst, s)],
+        rule=lambda m, n, p, s: m.case[n].b[p, s] == head.b[p, s],
+    )
+
+
+def add_risk_objective(m, inst: Instance) -> None:
+    """minimise (1−λ)·Σ_n π_n L_n + λ·CVaR_α, CVaR_α = η + Σ_n π_n ξ_n / (1−α),
+    ξ_n ≥ L_n − η, ξ_n ≥ 0, η free (η and ξ only when λ > 0)."""
+    scen = inst.scenarios
+    weight, alpha = scen.risk.weight, scen.risk.alpha
+    probability = {n: case.probability for n, case in scen.cases.items()}
+    m.expected_objective = pyo.Expression(expr=sum(probability[n] * m.case[n].plan_objective for n in m.CASES))
+    if weight == 0:
+        m.objective = pyo.Objective(expr=m.expected_objective, sense=pyo.minimize)
+        return
+    m.eta = pyo.Var(doc="η: the value at risk")
+    m.xi = pyo.Var(m.CASES, bounds=(0, NO_LIMIT), doc="ξ_n: how far case n's objective exceeds η")
+    m.tail = pyo.Constraint(m.CASES, rule=lambda m, n: m.xi[n] >= m.case[n].plan_objective - m.eta)
+    m.cvar = pyo.Expression(expr=m.eta + sum(probability[n] * m.xi[n] for n in m.CASES) / (1 - alpha))
+    m.objective = pyo.Objective(expr=(1 - weight) * m.expected_objective + weight * m.cvar, sense=pyo.minimize)
+
+
+def needs_second_stage(inst: Instance, objective: str) -> bool:
+    """Every objective but the plain (expected) discounted cumulative loss."""
+    risky = inst.scenarios is not None and inst.scenarios.risk.weight > 0
+    return objective == "peak_cumulative_loss" or risky
+
+
+def add_second_stage(m, inst: Instance, first_stage_value: float) -> None:
+    """Hold the first objective at its optimum (plus 1e-9·max(1,|value|)) and minimise
+    the (expected) discounted cumulative loss."""
+    m.objective.deactivate()
+    m.hold_first_stage = pyo.Constraint(
+        expr=m.objective.expr <= first_stage_value + 1e-9 * max(1.0, abs(first_stage_value))
+    )
+    if inst.scenarios is None:
+        second = m.discounted_loss
+    else:
+        second = sum(case.probability * m.case[n].discounted_loss for n, case in inst.scenarios.cases.items())
+    m.second_stage = pyo.Objective(expr=second, sense=pyo.minimize)
+
+
+# --------------------------------------------------------------------------------------
+# Diagnosis (MODEL.md §4)
+# --------------------------------------------------------------------------------------
+
+
+def add_total_slack(m, inst: Instance) -> None:
+    """``total_slack``: Σ weight·slack over every relaxed family (the diagnosis minimises it).
 
     Money slack weighs 1 per money unit; capacity slack weighs :func:`capacity_price`
     per capacity unit (what a unit of capacity typically costs for a year); compute slack
@@ -478,13 +569,12 @@ def add_total_slack_objective(m, inst: Instance) -> None:
             return 2 * weights["minimum_cash"]
         return weights[family]
 
-    m.objective = pyo.Objective(
+    m.total_slack = pyo.Expression(
         expr=sum(
             weight(family, index) * slack
             for family in m.relaxed_families
             for index, slack in m.component(f"slack_{family}").items()
-        ),
-        sense=pyo.minimize,
+        )
     )
 
 
@@ -504,12 +594,17 @@ def capacity_price(inst: Instance) -> float:
     return prices[len(prices) // 2] if prices else 1.0
 
 
-#: Beyond units, how much a unit of slack of a family counts. Limits the world sets
-#: (provider capacity, max_per_year) count double the requirements the lab sets, so the
-#: diagnosis names the requirement that cannot be met before the limit that would have to
-#: move; extra credit counts 0.6 of new cash per year it is used, so a one-year gap that
-#: revenue repays is a debt limit to raise and a gap that lasts is cash to find.
-FAMILY_FACTOR = {"provider_capacity": 2.0, "contract_max_per_year": 2.0, "build_max_per_year": 2.0, "debt_limit": 0.6}
+#: Beyond units, how much a unit of slack of a family counts. Money the lab must find
+#: counts 1 (cash short) and extra credit 0.6 per year it is used (so a one-year gap that
+#: revenue repays is a debt limit to raise, a lasting gap is cash to find); the lab's own
+#: capacity requirements (minimum capacity, shares, decline) count 1; demand left unserved
+#: below the floor counts 2, plus the most any compute unit earns (dropping a unit of
+#: mandatory work is worse than finding the money to serve it); limits the world sets (provider capacity, max_per_year) count 3, so
+#: the diagnosis names what the lab must give up or find before a limit that would have to move.
+FAMILY_FACTOR = {
+    "service_floor": 2.0, "provider_capacity": 3.0, "contract_max_per_year": 3.0, "build_max_per_year": 3.0,
+    "debt_limit": 0.6,
+}
 
 
 def slack_weights(inst: Instance) -> dict[str, float]:
@@ -518,4 +613,8 @@ def slack_weights(inst: Instance) -> dict[str, float]:
     efficiencies = sorted(e for prov in inst.providers.values() for e in prov.efficiency.values())
     efficiency = efficiencies[len(efficiencies) // 2]
     per_unit = {"money": 1.0, "capacity": price, "compute": price / efficiency}
-    return {family: per_unit[unit] * FAMILY_FACTOR.get(family, 1.0) for family, unit in HARD_FAMILIES.items()}
+    weights = {family: per_unit[unit] * FAMILY_FACTOR.get(family, 1.0) for family, unit in HARD_FAMILIES.items()}
+    # never trade mandatory work for revenue: unserved floor demand also costs the most any
+    # compute unit earns
+    weights["service_floor"] += max(r for wl in inst.workloads.values() for r in wl.revenue.values())
+    return weights

@@ -2,6 +2,8 @@
 
 Tables are read off the solved model's expressions, so every figure follows from the
 decisions by the formulas of §2 (``planner.check`` recomputes them independently).
+Beside the five tables, ``duals.csv`` holds the constraints' shadow prices
+(``planner.duals``).
 Files are written into a temporary folder beside the target and renamed into place only
 when all of them are complete, so an earlier run's results are never half-replaced.
 """
@@ -20,8 +22,11 @@ import pandas as pd
 
 from .instance import Instance
 
+#: The five tables of MODEL.md §3, each recomputable from the decisions (planner.check).
 TABLES = ("procurement", "capacity", "usage", "service", "finance")
-RESULT_FILES = ("summary.json",) + tuple(f"{name}.csv" for name in TABLES)
+#: Shadow prices of the constraints (planner.duals); not a §3 table, so not in TABLES.
+DUALS_FILE = "duals.csv"
+RESULT_FILES = ("summary.json",) + tuple(f"{name}.csv" for name in TABLES) + (DUALS_FILE,)
 
 COLUMNS = {
     "procurement": ["year", "provider", "source", "term", "capacity", "unit_price", "upfront", "online_from"],
@@ -41,7 +46,11 @@ class ResultsError(Exception):
 
 @dataclass
 class Plan:
-    """The outcome of a solve: status, objective, tables (when optimal) and summary."""
+    """The outcome of a solve: status, objective, tables (when optimal) and summary.
+
+    ``duals`` (when optimal) holds the shadow prices of the constraints, one row per
+    constraint with a non-zero one (``planner.duals``); it is written as duals.csv.
+    """
 
     instance: Instance
     objective: str
@@ -51,6 +60,7 @@ class Plan:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     model: Any = None
+    duals: pd.DataFrame | None = None
 
     def __getattr__(self, name):
         # plan.finance, plan.capacity, ... as a shorthand for plan.tables[name]
@@ -217,14 +227,17 @@ def make_summary(plan: Plan, solver: str) -> dict[str, Any]:
 
 def refusal(out: Path) -> str | None:
     """Why ``out`` cannot take a results folder, or None: it must be absent, empty, or an
-    earlier results folder (only the planner's own files); anything else is refused
-    rather than deleted."""
+    earlier results folder (only the planner's own files, its report included); anything
+    else is refused rather than deleted."""
     try:
         if not out.exists():
             return None
         if not out.is_dir():
             return f"{out} exists and is not a folder"
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in RESULT_FILES)
+        from .report import REPORT_FILES
+
+        ours = set(RESULT_FILES) | set(REPORT_FILES)
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
     except OSError as err:
         return f"cannot use {out}: {err.strerror or err}"
     if foreign:
@@ -249,6 +262,12 @@ def write_results(plan: Plan, out: Path) -> Path:
     try:
         for name in TABLES:
             plan.tables[name].to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
+        duals = plan.duals
+        if duals is None:
+            from .duals import empty_table
+
+            duals = empty_table()
+        duals.to_csv(staging / DUALS_FILE, index=False, lineterminator="\n")
         (staging / "summary.json").write_text(json.dumps(plan.summary, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, out)
     except OSError as err:

@@ -2,7 +2,9 @@
 
 ``solve(instance)`` builds the model, solves it, runs the second stage of the
 ``peak_cumulative_loss`` objective, and returns a :class:`~planner.results.Plan` whose
-tables are filled when the plan is optimal.
+tables are filled when the plan is optimal. The plan's shadow prices (``plan.duals``,
+see :mod:`planner.duals`) are the row duals of the first stage, the objective the user
+chose, read before the second stage replaces it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from .instance import Instance
+from .duals import dual_table
 from .model import build_model
 from .results import Plan, make_summary, make_tables
 
@@ -51,7 +54,8 @@ def solve(inst: Instance, objective: str | None = None, time_limit: float | None
     model = build_model(inst, objective)
     solver = Highs()
     started = time.perf_counter()
-    status, value = _run(solver, model, time_limit, started)
+    raw_duals: dict = {}  # the first stage's row duals (the objective the user chose)
+    status, value = _run(solver, model, time_limit, started, duals=raw_duals)
     if status == "optimal" and objective == "peak_cumulative_loss":
         status, _ = _second_stage(solver, model, value, time_limit, started)
     seconds = time.perf_counter() - started
@@ -60,11 +64,14 @@ def solve(inst: Instance, objective: str | None = None, time_limit: float | None
         _clean(model)
         plan.objective_value = value
         plan.tables = make_tables(model, inst)
+        plan.duals = dual_table(model, inst, raw_duals, objective)
     plan.summary = make_summary(plan, solver_name())
     return plan
 
 
-def _run(solver, model, time_limit, started) -> tuple[str, float | None]:
+def _run(solver, model, time_limit, started, duals: dict | None = None) -> tuple[str, float | None]:
+    """Solve and load the solution; when optimal and ``duals`` is given, fill it with
+    HiGHS's row duals ``{ConstraintData: dual}`` (see ``planner.duals`` for their sign)."""
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - started), 0.0)
     result = solver.solve(
         model,
@@ -75,6 +82,8 @@ def _run(solver, model, time_limit, started) -> tuple[str, float | None]:
     condition = result.termination_condition
     if condition == TerminationCondition.convergenceCriteriaSatisfied:
         result.solution_loader.load_vars()
+        if duals is not None:
+            duals.update(result.solution_loader.get_duals())
         return "optimal", float(result.incumbent_objective)
     if condition in _INFEASIBLE:
         return "infeasible", None
@@ -99,3 +108,9 @@ def _clean(model) -> None:
     for var in model.component_data_objects(pyo.Var):
         if var.value is not None and abs(var.value) < ZERO:
             var.set_value(0.0, skip_validation=True)
+
+
+def run_elastic(model, time_limit: float | None = None) -> str:
+    """Solve a diagnosis (elastic) model and load its solution; return the status."""
+    status, _ = _run(Highs(), model, time_limit, time.perf_counter())
+    return status

@@ -20,7 +20,7 @@ from planner.cli import app
 
 from .conftest import write_yaml
 
-RESULT_FILES = {"summary.json", "procurement.csv", "capacity.csv", "usage.csv", "service.csv", "finance.csv"}
+RESULT_FILES = {"summary.json", "procurement.csv", "capacity.csv", "usage.csv", "service.csv", "finance.csv", "duals.csv"}
 
 # MODEL.md §3: the columns each file has at least.
 SPEC_COLUMNS = {
@@ -81,7 +81,7 @@ def test_app_help_lists_exit_codes_and_commands():
 
 def test_every_command_has_help_text():
     commands = get_command(app).commands
-    assert set(commands) == {"solve", "solve-all", "diagnose", "validate", "schema"}
+    assert set(commands) == {"solve", "solve-all", "diagnose", "report", "validate", "schema"}
     for name, command in commands.items():
         assert command.help and len(command.help.strip()) > 20, name
         result = run(name, "--help")
@@ -95,12 +95,12 @@ def test_every_command_has_help_text():
 # --- solve: the successful path --------------------------------------------------------------
 
 
-def test_solve_prints_table_and_writes_six_files(tmp_path, instance):
+def test_solve_prints_table_and_writes_seven_files(tmp_path, instance):
     out = tmp_path / "out"
     result = run("solve", instance, "--out", out)
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().splitlines()[-1] == f"Wrote 6 files to {out}{os.sep}"
+    assert result.stdout.strip().splitlines()[-1] == f"Wrote 7 files to {out}{os.sep}"
     assert {p.name for p in out.iterdir()} == RESULT_FILES
 
     lines = result.stdout.splitlines()
@@ -153,7 +153,7 @@ def test_quiet_prints_only_the_wrote_line(tmp_path, instance):
     result = run("solve", instance, "--out", out, "--quiet")
     assert result.exit_code == 0
     assert result.stderr == ""
-    assert result.stdout == f"Wrote 6 files to {out}{os.sep}\n"
+    assert result.stdout == f"Wrote 7 files to {out}{os.sep}\n"
     assert {p.name for p in out.iterdir()} == RESULT_FILES
 
 
@@ -182,7 +182,7 @@ def test_default_out_is_results_slash_name(tmp_path, instance, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("solve", instance, "--quiet")
     assert result.exit_code == 0
-    assert result.stdout == f"Wrote 6 files to {Path('results', 'small')}{os.sep}\n"
+    assert result.stdout == f"Wrote 7 files to {Path('results', 'small')}{os.sep}\n"
     assert {p.name for p in (tmp_path / "results" / "small").iterdir()} == RESULT_FILES
 
 

@@ -40,8 +40,8 @@ def instance(**changes) -> dict:
 
 
 CASES = {
-    # training needs 2 units a year but the cloud has 1.5 GW: short by 0.5 every year;
-    # lowering the service floor (weight 1 per unit) beats raising capacity (weight 2).
+    # training needs 2 units in 2027 but the cloud has 1.5 GW: short by 0.5; lowering the
+    # service floor (weight 2 per unit) beats raising capacity (weight 3).
     "service_floor": (
         instance(workloads={"training": {"demand": {"2025-2026": 0.0, 2027: 2.0}}},
                  providers={"cloud": {"capacity": 1.5, "contracts": {"rent": {"term": 1, "price": 1.0}}}}),
@@ -53,8 +53,8 @@ CASES = {
         instance(finance={"initial_cash": 0.0, "other_costs": {2025: 3.0, "2026-2027": 0.0}}),
         {"family": "minimum_cash", "year": 2025, "amount": 3.0},
     ),
-    # a one-year gap that 2026's revenue repays: borrowing 3 in 2025 over a limit of 1
-    # (weight 0.6 × 2) beats 2 of new cash (weight 1 × 2).
+    # a one-year gap that 2026's revenue repays: borrowing 3 in 2025, 2 over the limit of 1
+    # (weight 0.6 × 2), beats 2 of new cash (weight 1 × 2).
     "debt_limit": (
         instance(finance={"initial_cash": 0.0, "other_costs": {2025: 3.0, "2026-2027": 0.0},
                           "base_revenue": {2025: 0.0, "2026-2027": 10.0}, "debt": {"limit": 1.0}}),
@@ -95,16 +95,16 @@ CASES = {
                                       "contracts": {"rent": {"term": 1, "price": 1.0}}}}),
         {"family": "gradual_decline", "year": 2026, "provider": "cloud", "amount": 1.0},
     ),
-    # 2 GW needed every year from one 3-year contract that may sign 1 GW, only in 2025:
-    # signing 1 more in 2025 (weight 2) beats 1 GW short in each of 3 years (weight 3).
+    # 2 GW needed every year of 2025-2028 from one 4-year contract that may sign 1 GW, only
+    # in 2025: signing 1 more in 2025 (weight 3) beats 1 GW short in each of 4 years (4).
     "contract_max_per_year": (
-        instance(providers={"cloud": {"min_capacity": 2.0, "contracts": {
-            "reserved": {"term": 3, "price": 1.0, "max_per_year": {2025: 1.0, "2026-2027": 0.0}}}}}),
+        instance(years=[2025, 2028], providers={"cloud": {"min_capacity": 2.0, "contracts": {
+            "reserved": {"term": 4, "price": 1.0, "max_per_year": {2025: 1.0, "2026-2028": 0.0}}}}}),
         {"family": "contract_max_per_year", "year": 2025, "provider": "cloud", "contract": "reserved", "amount": 1.0},
     ),
     "build_max_per_year": (
-        instance(providers={"cloud": {"min_capacity": 2.0, "build": {
-            "capex": 1.0, "max_per_year": {2025: 1.0, "2026-2027": 0.0}}}}),
+        instance(years=[2025, 2028], providers={"cloud": {"min_capacity": 2.0, "build": {
+            "capex": 1.0, "max_per_year": {2025: 1.0, "2026-2028": 0.0}}}}),
         {"family": "build_max_per_year", "year": 2025, "provider": "cloud", "amount": 1.0},
     ),
 }
@@ -180,3 +180,18 @@ def test_cli_diagnose_and_solve_print_the_diagnosis(tmp_path):
     assert not (tmp_path / "out").exists()
     feasible = runner.invoke(app, ["diagnose", str(write_yaml(tmp_path, BASE, "ok.yaml"))])
     assert feasible.exit_code == 0 and "feasible" in feasible.stdout
+
+
+def test_shipped_infeasible_example():
+    """instances/infeasible/: Stargate a year late without the bridge facility runs out of
+    cash in 2029; the suggested funding makes it solvable."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "instances" / "infeasible" / "openai-2025-stargate-delayed-no-bridge.yaml"
+    inst = planner.load_instance(path)
+    diagnosis = planner.diagnose(inst)
+    assert list(diagnosis.table["family"]) == ["minimum_cash"]
+    assert list(diagnosis.table["year"]) == [2029]
+    change = diagnosis.suggestion
+    assert change.path == "finance.funding" and change.year == 2029
+    assert planner.solve(apply_change(inst, change)).status == "optimal"

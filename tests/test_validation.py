@@ -204,7 +204,7 @@ CASES = [
      f"{R3}.term", "expected a whole number >= 1, got 0"),
     ("json-nan", edited(put("workloads", "inference", "demand", "NAN_HERE"), ('"NAN_HERE"', "NaN"), suffix=".json"),
      "workloads.inference.demand", "NaN and infinity are not allowed"),
-    ("scenarios-not-supported", mutated(put("scenarios", {"cases": {}})), "scenarios", "not supported"),
+    ("scenarios-without-cases", mutated(put("scenarios", {"cases": {}})), "scenarios.cases", "at least one"),
 ]
 IDS = [case[0] for case in CASES]
 

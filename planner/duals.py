@@ -1,0 +1,309 @@
+"""Shadow prices: what relaxing each constraint by one unit is worth (``duals.csv``).
+
+A shadow price is read off the LP that the user chose to optimise — for
+``peak_cumulative_loss`` the first stage (minimise the peak), captured before the
+second stage changes the objective. One row per constraint whose shadow price is
+non-zero (|shadow price| > :data:`NONZERO`), in the model's order; constraints inside a
+case's block (MODEL.md §5) get a leading ``case`` column.
+
+Sign: ``shadow_price`` is how much the objective **falls** when the constraint is
+**relaxed** by one unit, so positive means relaxing helps. "Relaxing" per family:
+
+=========================  ==============================================  ============
+family                     relaxed by one unit means                        unit
+=========================  ==============================================  ============
+contract_max_per_year      1 more capacity unit may be signed that year     money/capacity
+build_max_per_year         1 more capacity unit may start building          money/capacity
+debt_limit                 1 more money unit of debt allowed                money/money
+minimum_cash               the cash floor 1 money unit lower                money/money
+use_within_reach           1 more capacity unit usable (at no cost)         money/capacity
+provider_capacity          the provider's capacity limit 1 unit higher      money/capacity
+service_floor              the floor 1 compute unit lower                   money/compute
+service_cap                1 more compute unit of demand                    money/compute
+minimum_capacity           the minimum capacity 1 unit lower                money/capacity
+min_share / max_share      the share limit loosened by 1 capacity unit      money/capacity
+gradual_decline            active capacity may fall 1 capacity unit more    money/capacity
+cash_balance               1 more money unit of cash (funding) that year    money/money
+charge_covers_spend        the provider charges 1 money unit less           money/money
+take_or_pay                the minimum spend 1 money unit lower             money/money
+peak_bound                 1 money unit less cumulative loss counted        money/money
+=========================  ==============================================  ============
+
+Every inequality family is relaxed by loosening its row by one unit, so its shadow
+price is never negative (up to solver round-off); the equality families
+(``cash_balance``, ``charge_covers_spend`` without a minimum spend) may have either sign.
+
+HiGHS sign convention (checked on a tiny LP, and by the finite-difference tests in
+``tests/test_duals.py``): Pyomo hands HiGHS each constraint as a row
+``lower ≤ body ≤ upper``, with ``body`` the linear part of ``con.body`` (in whatever
+orientation Pyomo chose) and the constant moved into the bounds. For a minimisation
+HiGHS's ``row_dual`` y is the derivative of the optimal objective with respect to the
+row's active bound: raising that bound by 1 changes the objective by y. So (min
+problems only, which is all this model has)
+
+* ``body ≤ upper``: relaxing raises ``upper`` by 1, objective changes by y (≤ 0),
+  shadow price = −y;
+* ``body ≥ lower``: relaxing lowers ``lower`` by 1, objective changes by −y (y ≥ 0),
+  shadow price = +y;
+* ``body == value``: the direction depends on how Pyomo oriented the body; we read the
+  coefficient ``a`` of an anchor variable (``cash[t]`` in ``cash_balance``,
+  ``charge[p,t]`` in ``charge_covers_spend``) from the body. "1 more cash" moves the
+  bound by +a, "1 less charged" by −a.
+
+The optimal value of a minimisation LP is convex in every right-hand side, and the
+reported shadow price is a (negated) subgradient: it lies between the left and right
+finite-difference derivatives. Where the LP is degenerate the dual is not unique and
+the price may be either side's derivative (a take-or-pay minimum of 0 can show a price
+of 1 although lowering it further is impossible); the figure then says what the last
+unit of the limit cost, not what one more unit would save.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.repn import generate_standard_repn
+
+from .instance import Instance
+from .model import capacity_price
+
+#: Shadow prices at most this large (in absolute value) are solver round-off: no row.
+NONZERO = 1e-9
+
+COLUMNS = ["family", "year", "provider", "workload", "contract", "shadow_price", "unit", "meaning"]
+
+#: family -> (index fields in the model's index order, the unit of one unit of relaxation)
+FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "contract_max_per_year": (("provider", "contract", "year"), "capacity"),
+    "build_max_per_year": (("provider", "year"), "capacity"),
+    "debt_limit": (("year",), "money"),
+    "minimum_cash": (("year",), "money"),
+    "use_within_reach": (("provider", "year"), "capacity"),
+    "provider_capacity": (("provider", "year"), "capacity"),
+    "service_floor": (("workload", "year"), "compute"),
+    "service_cap": (("workload", "year"), "compute"),
+    "minimum_capacity": (("provider", "year"), "capacity"),
+    "min_share": (("provider", "year"), "capacity"),
+    "max_share": (("provider", "year"), "capacity"),
+    "gradual_decline": (("provider", "year"), "capacity"),
+    "cash_balance": (("year",), "money"),
+    "charge_covers_spend": (("provider", "year"), "money"),
+    "take_or_pay": (("provider", "year"), "money"),
+    "peak_bound": (("year",), "money"),
+}
+
+#: The families :func:`top_constraints` ranks: limits the instance sets that a user could
+#: choose to loosen (a number of the instance, in a policy or a negotiation). Not ranked,
+#: though in duals.csv: ``service_cap`` (more demand is worth its margin, but demand is
+#: the market, not a limit anyone relaxes) and the model's identities (cash carried over,
+#: charge = spend, use ≤ active, the peak's definition), whose shadow prices are the
+#: marginal value of money in a year, of a paid unit of capacity, and so on.
+LIMIT_FAMILIES = (
+    "contract_max_per_year", "build_max_per_year", "debt_limit", "minimum_cash",
+    "provider_capacity", "service_floor", "minimum_capacity",
+    "min_share", "max_share", "gradual_decline", "take_or_pay",
+)
+
+#: Equality families: the anchor variable whose coefficient in the body orients the row,
+#: and the sign of the relaxation relative to that variable (+1: the anchor's side gets
+#: one unit more; −1: one unit less).
+_EQUALITY_ANCHORS = {
+    "cash_balance": (lambda m, t: m.cash[t], +1),          # cash[t] = ... + 1
+    "charge_covers_spend": (lambda m, p, t: m.charge[p, t], -1),  # charge[p,t] = spend − 1
+}
+
+
+def unit_label(inst: Instance, kind: str) -> str:
+    """``"USD billion per GW"`` and the like, in the instance's unit labels."""
+    money, capacity = inst.units.money, inst.units.capacity
+    per = {"capacity": capacity, "compute": "compute unit", "money": money}[kind]
+    return f"{money} per {per}"
+
+
+def relaxation_shift(con, family: str) -> float:
+    """How far the row's bound (as HiGHS sees it) moves when ``con`` is relaxed by one unit."""
+    if con.equality:
+        anchor, direction = _EQUALITY_ANCHORS[family]
+        var = anchor(con.parent_block(), *_index(con))
+        repn = generate_standard_repn(con.body, quadratic=False)
+        coef = sum(c for v, c in zip(repn.linear_vars, repn.linear_coefs) if v is var)
+        if coef == 0:
+            raise ValueError(f"{con.name}: its anchor variable {var.name} is not in the row")
+        return direction * coef
+    if con.has_ub() and not con.has_lb():
+        return 1.0
+    if con.has_lb() and not con.has_ub():
+        return -1.0
+    raise ValueError(f"{con.name}: a ranged constraint has no single relaxing direction")
+
+
+def shadow_prices(model, raw: dict) -> dict:
+    """``{ConstraintData: shadow price}`` from HiGHS's row duals ``raw`` (see module doc),
+    for the constraints of :data:`FAMILIES`, in the model's order. Constraints in
+    sub-blocks (a case of MODEL.md §5) are included; other constraint components are not.
+    """
+    out = {}
+    for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+        family = con.parent_component().local_name
+        y = raw.get(con)
+        if family not in FAMILIES or y is None:
+            continue
+        out[con] = -float(y) * relaxation_shift(con, family)
+    return out
+
+
+def _index(con) -> tuple:
+    index = con.index()
+    return index if isinstance(index, tuple) else (index,)
+
+
+def objective_phrase(inst: Instance, objective: str) -> str:
+    if objective == "peak_cumulative_loss":
+        return "the peak cumulative loss"
+    return "the discounted cumulative loss" if inst.discount_rate > 0 else "the cumulative loss"
+
+
+def amount(x: float) -> str:
+    """A figure for a sentence: 4 significant digits, thousands separated."""
+    x = abs(x)
+    if x >= 1000:
+        return f"{x:,.0f}"
+    if x >= 0.001:
+        return f"{x:.4g}"
+    return f"{x:.2e}"
+
+
+def _subject(family: str, row: dict, inst: Instance) -> str:
+    """The relaxation of one unit, in words (the first half of the meaning)."""
+    money, capacity = inst.units.money, inst.units.capacity
+    p, w, k, t = row["provider"], row["workload"], row["contract"], row["year"]
+    return {
+        "contract_max_per_year": f"1 more {capacity} of {p}'s {k} contract allowed to be signed in {t}",
+        "build_max_per_year": f"1 more {capacity} of {p} build allowed to start in {t}",
+        "debt_limit": f"1 {money} more debt allowed at the end of {t}",
+        "minimum_cash": f"a minimum cash 1 {money} lower at the end of {t}",
+        "use_within_reach": f"1 more {capacity} of {p} capacity usable in {t} at no cost",
+        "provider_capacity": f"1 more {capacity} of {p} capacity in {t}",
+        "service_floor": f"a {w} service floor 1 compute unit lower in {t}",
+        "service_cap": f"1 more compute unit of {w} demand in {t}",
+        "minimum_capacity": f"a {p} minimum capacity 1 {capacity} lower in {t}",
+        "min_share": f"{p}'s minimum share loosened by 1 {capacity} in {t}",
+        "max_share": f"{p}'s maximum share loosened by 1 {capacity} in {t}",
+        "gradual_decline": f"letting {p}'s active capacity fall 1 {capacity} further in {t}",
+        "cash_balance": f"1 {money} more cash (funding) in {t}",
+        "charge_covers_spend": f"{p} charging 1 {money} less in {t}",
+        "take_or_pay": f"a {p} minimum spend 1 {money} lower in {t}",
+        "peak_bound": f"1 {money} less cumulative loss by the end of {t}",
+    }[family]
+
+
+def meaning(family: str, row: dict, inst: Instance, objective: str, price: float) -> str:
+    verb = "lowers" if price > 0 else "raises"
+    return f"{_subject(family, row, inst)} {verb} {objective_phrase(inst, objective)} by {amount(price)} {inst.units.money}"
+
+
+def dual_table(model, inst: Instance, raw: dict, objective: str) -> pd.DataFrame:
+    """One row per constraint with a non-zero shadow price, in the model's family order."""
+    prices = shadow_prices(model, raw)
+    rows = []
+    for con, price in prices.items():
+        if not abs(price) > NONZERO:
+            continue
+        family = con.parent_component().local_name
+        fields, kind = FAMILIES[family]
+        row = {"family": family, "year": None, "provider": None, "workload": None, "contract": None}
+        block = con.parent_block()
+        if block is not model:  # a case's copy of the plan (MODEL.md §5)
+            row = {"case": block.index(), **row}
+        row.update(zip(fields, _index(con)))
+        row.update({
+            "shadow_price": price,
+            "unit": unit_label(inst, kind),
+            "meaning": meaning(family, row, inst, objective, price),
+        })
+        rows.append(row)
+    if not rows:
+        return empty_table()
+    columns = (["case"] if any("case" in row for row in rows) else []) + COLUMNS
+    return _typed(pd.DataFrame(rows, columns=columns))
+
+
+def empty_table() -> pd.DataFrame:
+    return _typed(pd.DataFrame(columns=COLUMNS))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["year"] = frame["year"].astype("Int64")
+    frame["shadow_price"] = frame["shadow_price"].astype(float)
+    return frame
+
+
+# --------------------------------------------------------------------------------------
+# Ranking
+# --------------------------------------------------------------------------------------
+
+
+def unit_values(inst: Instance) -> dict[str, float]:
+    """What one unit of each kind is worth in money, to compare shadow prices across units.
+
+    The same yardstick as the infeasibility diagnosis (``planner.model.slack_weights``):
+    a money unit is worth 1, a capacity unit the instance's typical price of a capacity
+    unit-year (:func:`planner.model.capacity_price`), a compute unit that price over the
+    typical efficiency.
+    """
+    price = capacity_price(inst)
+    efficiencies = sorted(e for prov in inst.providers.values() for e in prov.efficiency.values())
+    efficiency = efficiencies[len(efficiencies) // 2] if efficiencies else 1.0
+    return {"money": 1.0, "capacity": price, "compute": price / efficiency}
+
+
+def ranked(plan, families: tuple[str, ...] = LIMIT_FAMILIES) -> pd.DataFrame:
+    """The rows of ``plan.duals`` of ``families`` with a positive shadow price, most
+    valuable first.
+
+    Shadow prices are in different units (money per capacity unit, per compute unit, per
+    money unit), so their raw sizes are not comparable: a GW is worth far more than a
+    USD billion is. Each is divided by what one unit of its kind is worth
+    (:func:`unit_values`), giving money saved per money's worth of relaxation (column
+    ``value_per_money``), and rows are ranked by that; ties keep the model's order.
+    """
+    duals = getattr(plan, "duals", None)
+    if duals is None or duals.empty:
+        return empty_table().assign(value_per_money=pd.Series(dtype=float))
+    values = unit_values(plan.instance)
+    kinds = {family: kind for family, (_, kind) in FAMILIES.items()}
+    frame = duals[duals["family"].isin(families) & (duals["shadow_price"] > NONZERO)].copy()
+    frame["value_per_money"] = [
+        price / values[kinds[family]] for family, price in zip(frame["family"], frame["shadow_price"])
+    ]
+    return frame.sort_values("value_per_money", ascending=False, kind="stable")
+
+
+def top_constraints(plan, n: int = 3, families: tuple[str, ...] = LIMIT_FAMILIES) -> list[str]:
+    """The ``n`` limits most worth relaxing, as sentences, ranked as in :func:`ranked`.
+
+    One sentence per limit: a limit that binds in several years (a workload's service
+    floor, a provider's capacity) appears once, in its most valuable year, so that the
+    list names ``n`` different limits. Empty for a plan that is not optimal or where no
+    limit binds.
+    """
+    if n <= 0:
+        return []
+    table = ranked(plan, families)
+    out, seen = [], set()
+    for row in table.itertuples():
+        limit = (row.family, _key(row.provider), _key(row.workload), _key(row.contract))
+        if limit not in seen:
+            seen.add(limit)
+            out.append(str(row.meaning))
+    return out[:n]
+
+
+def _key(value) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
+__all__ = [
+    "COLUMNS", "FAMILIES", "LIMIT_FAMILIES", "NONZERO", "dual_table", "empty_table",
+    "ranked", "shadow_prices", "top_constraints", "unit_label", "unit_values",
+]
