@@ -149,7 +149,44 @@ def _compare_table(name, frame, keys, expected, problems):
 
 
 def check_tables(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict | None = None) -> list[str]:
-    """Recompute every figure and check every constraint; return the problems found."""
+    """Recompute every figure and check every constraint; return the problems found.
+
+    For a scenario instance, each case's rows are checked as a plain instance built from
+    that case, the committed decisions must be the same in every case, and the summary's
+    per-case and expected figures must follow."""
+    if inst.scenarios is not None:
+        return _check_scenarios(inst, tables, summary)
+    return _check_plan(inst, tables, summary)
+
+
+def _check_scenarios(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict | None) -> list[str]:
+    from .results import case_tables
+
+    problems: list[str] = []
+    for n, case in inst.cases.items():
+        case_summary = None
+        if summary is not None:
+            figures = summary["cases"][n]
+            case_summary = {"objective": summary["objective"], **figures}
+        problems += [f"case {n}: {p}" for p in _check_plan(case, case_tables(tables, n), case_summary)]
+    last_committed = inst.years[0] + inst.commit_years - 1
+    procurement = tables["procurement"]
+    committed = procurement[procurement["year"] <= last_committed]
+    key = ["year", "provider", "source"]
+    plans = {n: committed[committed["case"] == n].set_index(key)["capacity"].sort_index() for n in inst.cases}
+    first = next(iter(plans.values()))
+    for n, plan in plans.items():
+        if list(plan.index) != list(first.index) or any(not close(a, b) for a, b in zip(plan, first)):
+            problems.append(f"case {n}: the committed decisions (years up to {last_committed}) differ from the others")
+    if summary is not None:
+        cases = summary["cases"]
+        expected = sum(c["probability"] * c["objective_value"] for c in cases.values())
+        if not close(float(summary["expected_objective"]), expected):
+            problems.append(f"summary.json expected_objective: {summary['expected_objective']!r}, recomputed {expected!r}")
+    return problems
+
+
+def _check_plan(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict | None = None) -> list[str]:
     problems: list[str] = []
     problems += _check_procurement(inst, tables["procurement"])
     expected = recompute(inst, tables)
@@ -163,7 +200,7 @@ def check_tables(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict 
             want["peak_cumulative_loss"] if summary["objective"] == "peak_cumulative_loss" else want["discounted_loss"]
         )
         for key in ("objective_value", "cumulative_loss", "peak_cumulative_loss", "final_cash", "commitments_after_horizon"):
-            if not close(float(summary[key]), want[key]):
+            if key in summary and not close(float(summary[key]), want[key]):
                 problems.append(f"summary.json {key}: {summary[key]!r}, recomputed {want[key]!r}")
     problems += constraint_violations(inst, expected, tables)
     return problems

@@ -8,6 +8,7 @@ limit · 4 internal error (a bug: please report it).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from enum import Enum
@@ -131,7 +132,9 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> t
     from .results import RESULT_FILES
 
     typer.echo(f"Wrote {len(RESULT_FILES)} files to {_display_path(written)}")
-    if report and _write_report(written, "html") != OPTIMAL:
+    if report and inst.scenarios is not None:
+        typer.echo("(no report for scenario instances yet: the charts draw one plan)")
+    elif report and _write_report(written, "html") != OPTIMAL:
         return INVALID, "optimal, but the report failed"
     money = inst.units.money
     return OPTIMAL, f"optimal, {plan.objective} = {plan.objective_value:,.4f} {money}"
@@ -203,6 +206,68 @@ def report_command(
     raise typer.Exit(_write_report(results_dir, fmt.value))
 
 
+@app.command()
+def value(
+    instance: Annotated[Path, typer.Argument(help="Instance file with scenarios (MODEL.md §5).", show_default=False)],
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Where to write value.json. Default: results/<instance name>/value.json.",
+                     show_default=False),
+    ] = None,
+    time_limit: Annotated[
+        Optional[float],
+        typer.Option("--time-limit", min=0.0, help="Time limit per solve, in seconds (exit 3).", show_default=False),
+    ] = None,
+) -> None:
+    """The value of perfect information (EVPI) and of the stochastic solution (VSS).
+
+    Re-solves the instance with nothing committed (wait and see) and with the committed
+    plan of the expected case, prints the figures and writes them to value.json.
+    """
+    inst = _load_or_exit(instance)
+    if inst.scenarios is None:
+        _err(f"error: {instance} has no scenarios block; value compares plans across cases (MODEL.md §5)")
+        raise typer.Exit(INVALID)
+    from .results import VALUE_FILE
+    from .solver import SolverFailure
+    from .value import value_of_information
+
+    _err(f"Solving {inst.name} three ways ({len(inst.cases)} cases) with HiGHS...")
+    try:
+        figures = value_of_information(inst, time_limit=time_limit)
+    except SolverFailure as err:
+        _err(f"solver failure: {err}")
+        raise typer.Exit(SOLVER_FAILED) from None
+    if figures.get("status") == "infeasible":
+        _err(f"{inst.name}: infeasible; run planner diagnose {instance}")
+        raise typer.Exit(INFEASIBLE)
+    money = inst.units.money
+    rows = [
+        ("stochastic plan (RP)", figures["recourse_problem"]),
+        ("wait and see (WS)", figures["wait_and_see"]),
+        ("expected case alone (EV)", figures["expected_value_problem"]),
+        ("expected case's plan in every case (EEV)", figures["expected_value_solution"]),
+        ("EVPI = RP - WS", figures["evpi"]),
+        ("VSS = EEV - RP", figures["vss"]),
+    ]
+    typer.echo(f"{inst.name}: {figures['objective']} in {money}, {figures['commit_years']} committed year(s)")
+    for label, number in rows:
+        typer.echo(f"  {label:<42}{number:>14,.4f}")
+    if figures["expected_value_solution_status"] != "optimal":
+        typer.echo(f"  ({figures['expected_value_solution_status']})")
+    target = out if out is not None else _default_out(inst.name) / VALUE_FILE
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.tmp")
+        finite = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
+        staging.write_text(json.dumps(finite, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        os.replace(staging, target)
+    except OSError as err:
+        _err(f"error: cannot write {target}: {err.strerror or err}")
+        raise typer.Exit(INVALID) from None
+    typer.echo(f"Wrote {_display_path(target).rstrip(os.sep)}")
+
+
 INSTANCE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -261,6 +326,8 @@ def solve_all(
 def format_plan(plan) -> str:
     """The compact per-year table printed by ``planner solve``."""
     inst = plan.instance
+    if inst.scenarios is not None:
+        return format_scenario_plan(plan)
     money, cap = inst.units.money, inst.units.capacity
     capacity = plan.tables["capacity"].pivot(index="year", columns="provider", values="active")
     finance = plan.tables["finance"].set_index("year")
@@ -287,6 +354,36 @@ def format_plan(plan) -> str:
     if binding:
         lines.append("Most valuable to relax (shadow prices, duals.csv):")
         lines += [f"  {i}. {sentence[0].upper()}{sentence[1:]}" for i, sentence in enumerate(binding, 1)]
+    return "\n".join(lines)
+
+
+def format_scenario_plan(plan) -> str:
+    """For a scenario instance: one line per case, then the committed plan."""
+    inst, s = plan.instance, plan.summary
+    money, cap = inst.units.money, inst.units.capacity
+    risk = inst.scenarios.risk
+    first, last_committed = inst.years[0], inst.years[0] + inst.commit_years - 1
+    lines = [
+        f"{inst.name}: optimal plan, {plan.objective} = {plan.objective_value:,.4f} {money} "
+        f"({1 - risk.weight:.0%} expected value, {risk.weight:.0%} CVaR at alpha {risk.alpha:g})",
+        f"expected objective {s['expected_objective']:,.3f}, CVaR {s['cvar']:,.3f} {money}",
+        f"{'case':<16}{'probability':>12}{'objective':>12}{'cum. loss':>12}{'peak':>12}",
+    ]
+    for name, case in s["cases"].items():
+        lines.append(f"{name:<16}{case['probability']:>12.3f}{case['objective_value']:>12.3f}"
+                     f"{case['cumulative_loss']:>12.3f}{case['peak_cumulative_loss']:>12.3f}")
+    if inst.commit_years == 0:
+        lines.append("Nothing is committed (commit_years: 0): every case has its own plan.")
+    else:
+        span = f"{first}" if last_committed == first else f"{first}-{last_committed}"
+        procurement = plan.tables["procurement"]
+        committed = procurement[(procurement["case"] == next(iter(inst.cases))) & (procurement["year"] <= last_committed)]
+        lines.append(f"Committed plan ({span}, shared by every case), capacity in {cap}:")
+        if committed.empty:
+            lines.append("  nothing signed or built")
+        for row in committed.itertuples():
+            term = "build" if row.source == "build" else f"{row.source}, {row.term} year{'s' if row.term != 1 else ''}"
+            lines.append(f"  {row.year}  {row.provider:<12} {term:<24} {row.capacity:>9.3f} at {row.unit_price:g}")
     return "\n".join(lines)
 
 

@@ -39,6 +39,7 @@ class Change:
     year: int
     value: float
     text: str
+    case: str | None = None  # for a scenario instance: the case whose data changes
 
 
 @dataclass
@@ -64,7 +65,8 @@ class Diagnosis:
                  f"{capacity_price(inst):.4g} {inst.units.money} per {inst.units.capacity}-year):"]
         width = max(len(label) for label in self.table["label"])
         for row in self.table.itertuples():
-            lines.append(f"  {row.year}  {row.label:<{width}}  {row.message}")
+            case = f"case {row.case}: " if "case" in self.table.columns else ""
+            lines.append(f"  {case}{row.year}  {row.label:<{width}}  {row.message}")
         if self.suggestion is not None:
             lines.append(f"Smallest change: {self.suggestion.text}.")
         else:
@@ -78,6 +80,30 @@ def diagnose(inst: Instance, time_limit: float | None = None) -> Diagnosis:
     model = build_model(inst, elastic=True)
     if run_elastic(model, time_limit) != "optimal":  # always feasible; anything else is a failure
         raise SolverFailure("error", "the diagnosis model did not solve to optimality")
+    if inst.scenarios is None:
+        rows, changes = _gave(model, inst)
+    else:
+        rows, changes = [], []
+        for n, case in inst.cases.items():
+            case_rows, case_changes = _gave(model.case[n], case)
+            rows += [{**row, "case": n} for row in case_rows]
+            for change in _one_funding_change(case, case_changes):
+                change.case = n
+                change.text = f"case {n}: {change.text}"
+                changes.append(change)
+    columns = COLUMNS if inst.scenarios is None else ["case"] + COLUMNS
+    table = pd.DataFrame(rows, columns=columns)
+    if not rows:
+        return Diagnosis(inst, "feasible", table)
+    order = ["year", "family"] if inst.scenarios is None else ["case", "year", "family"]
+    table = table.sort_values(order, kind="stable").reset_index(drop=True)
+    if inst.scenarios is None:
+        changes = _one_funding_change(inst, changes)
+    return Diagnosis(inst, "infeasible", table, changes)
+
+
+def _gave(model, inst: Instance) -> tuple[list[dict], list[Change]]:
+    """The rows and changes of every slack that is not zero in one plan's block."""
     rows, changes = [], []
     for family in HARD_FAMILIES:
         if family not in model.relaxed_families:
@@ -88,11 +114,7 @@ def diagnose(inst: Instance, time_limit: float | None = None) -> Diagnosis:
                 row, change = _describe(model, inst, family, index if isinstance(index, tuple) else (index,), amount)
                 rows.append({**row, "change": change.text})
                 changes.append(change)
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    if not rows:
-        return Diagnosis(inst, "feasible", table)
-    table = table.sort_values(["year", "family"], kind="stable").reset_index(drop=True)
-    return Diagnosis(inst, "infeasible", table, _one_funding_change(inst, changes))
+    return rows, changes
 
 
 def _one_funding_change(inst: Instance, changes: list[Change]) -> list[Change]:
@@ -196,6 +218,10 @@ def _describe(m, inst: Instance, family: str, index: tuple, amount: float) -> tu
 def apply_change(inst: Instance, change: Change) -> Instance:
     """A copy of ``inst`` with ``change`` made (its yearly series set in one year)."""
     copy = inst.model_copy(deep=True)
+    if change.case is not None:  # a scenario instance: change that case's data
+        copy._cases = dict(copy.cases)
+        copy._cases[change.case] = apply_change(copy.cases[change.case], Change(change.path, change.year, change.value, change.text))
+        return copy
     target = copy
     *parents, name = change.path.split(".")
     for part in parents:

@@ -26,6 +26,8 @@ from .instance import Instance
 TABLES = ("procurement", "capacity", "usage", "service", "finance")
 #: Shadow prices of the constraints (planner.duals); not a §3 table, so not in TABLES.
 DUALS_FILE = "duals.csv"
+#: Written by ``planner value`` beside a scenario instance's results.
+VALUE_FILE = "value.json"
 RESULT_FILES = ("summary.json",) + tuple(f"{name}.csv" for name in TABLES) + (DUALS_FILE,)
 
 COLUMNS = {
@@ -93,6 +95,28 @@ def _tidy(x: float) -> float:
 
 
 def make_tables(m, inst: Instance) -> dict[str, pd.DataFrame]:
+    """The five tables of §3; for a scenario instance each gains a leading ``case``
+    column and holds every case's rows (shared decisions repeat in every case)."""
+    if inst.scenarios is None:
+        return _plan_tables(m, inst)
+    per_case = {n: _plan_tables(m.case[n], case) for n, case in inst.cases.items()}
+    return {
+        name: pd.concat([frame[name].assign(case=n) for n, frame in per_case.items()], ignore_index=True)[
+            ["case"] + COLUMNS[name]
+        ]
+        for name in TABLES
+    }
+
+
+def case_tables(tables: dict[str, pd.DataFrame], case: str) -> dict[str, pd.DataFrame]:
+    """One case's rows of scenario tables, without the ``case`` column."""
+    return {
+        name: frame[frame["case"] == case].drop(columns="case").reset_index(drop=True)
+        for name, frame in tables.items()
+    }
+
+
+def _plan_tables(m, inst: Instance) -> dict[str, pd.DataFrame]:
     return {
         "procurement": _procurement(m, inst),
         "capacity": _capacity(m, inst),
@@ -195,6 +219,52 @@ def commitments_after_horizon(inst: Instance, procurement: pd.DataFrame) -> floa
     return total
 
 
+def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame], objective: str) -> dict[str, float]:
+    """The summary figures of one plan (or one case), from its tables."""
+    finance = tables["finance"]
+    t0 = inst.years[0]
+    discounted = sum((1 + inst.discount_rate) ** -(t - t0) * loss for t, loss in zip(finance["year"], finance["loss"]))
+    peak = float(finance["cumulative_loss"].max())
+    return {
+        "case_objective": peak if objective == "peak_cumulative_loss" else float(discounted),
+        "cumulative_loss": float(finance["loss"].sum()),
+        "peak_cumulative_loss": peak,
+        "final_cash": float(finance["cash"].iloc[-1]),
+        "commitments_after_horizon": commitments_after_horizon(inst, tables["procurement"]),
+    }
+
+
+def cvar(values: list[float], probabilities: list[float], alpha: float) -> float:
+    """CVaR_α of a discrete distribution: min over η of η + Σ π (L − η)⁺ / (1 − α)
+    (the minimum is at one of the values)."""
+    return min(
+        eta + sum(p * max(v - eta, 0.0) for v, p in zip(values, probabilities)) / (1 - alpha) for eta in values
+    )
+
+
+def scenario_figures(inst: Instance, tables: dict[str, pd.DataFrame], objective: str) -> dict[str, Any]:
+    """MODEL.md §5's summary fields; the plain figures are probability-weighted means."""
+    cases = {}
+    for n, case in inst.cases.items():
+        figures = plan_figures(case, case_tables(tables, n), objective)
+        cases[n] = {"probability": inst.scenarios.cases[n].probability, **figures}
+    probability = [c["probability"] for c in cases.values()]
+    mean = lambda key: float(sum(c["probability"] * c[key] for c in cases.values()))  # noqa: E731
+    out: dict[str, Any] = {
+        key: mean(key) for key in ("cumulative_loss", "peak_cumulative_loss", "final_cash", "commitments_after_horizon")
+    }
+    out["expected_objective"] = mean("case_objective")
+    out["cvar"] = cvar([c["case_objective"] for c in cases.values()], probability, inst.scenarios.risk.alpha)
+    out["commit_years"] = inst.commit_years
+    out["risk"] = {"alpha": inst.scenarios.risk.alpha, "weight": inst.scenarios.risk.weight}
+    out["cases"] = {
+        n: {"probability": c["probability"], "objective_value": c["case_objective"],
+            "cumulative_loss": c["cumulative_loss"], "peak_cumulative_loss": c["peak_cumulative_loss"]}
+        for n, c in cases.items()
+    }
+    return out
+
+
 def make_summary(plan: Plan, solver: str) -> dict[str, Any]:
     inst = plan.instance
     summary: dict[str, Any] = {
@@ -203,14 +273,11 @@ def make_summary(plan: Plan, solver: str) -> dict[str, Any]:
         "objective": plan.objective,
         "objective_value": plan.objective_value,
     }
-    if plan.status == "optimal":
-        finance = plan.tables["finance"]
-        summary.update({
-            "cumulative_loss": float(finance["loss"].sum()),
-            "peak_cumulative_loss": float(finance["cumulative_loss"].max()),
-            "final_cash": float(finance["cash"].iloc[-1]),
-            "commitments_after_horizon": commitments_after_horizon(inst, plan.tables["procurement"]),
-        })
+    if plan.status == "optimal" and inst.scenarios is None:
+        summary.update(plan_figures(inst, plan.tables, plan.objective))
+        del summary["case_objective"]
+    elif plan.status == "optimal":
+        summary.update(scenario_figures(inst, plan.tables, plan.objective))
     summary.update({
         "solver": solver,
         "solve_seconds": plan.solve_seconds,
@@ -236,7 +303,7 @@ def refusal(out: Path) -> str | None:
             return f"{out} exists and is not a folder"
         from .report import REPORT_FILES
 
-        ours = set(RESULT_FILES) | set(REPORT_FILES)
+        ours = set(RESULT_FILES) | set(REPORT_FILES) | {VALUE_FILE}
         foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
     except OSError as err:
         return f"cannot use {out}: {err.strerror or err}"

@@ -18,7 +18,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from .instance import Instance
 from .duals import dual_table
-from .model import build_model
+from .model import add_second_stage, build_model, needs_second_stage
 from .results import Plan, make_summary, make_tables
 
 #: Decision values smaller than this (in absolute value) are written as exact zeros.
@@ -45,19 +45,25 @@ def solver_name() -> str:
     return f"HiGHS {version} (highspy, via Pyomo {pyomo_version})"
 
 
-def solve(inst: Instance, objective: str | None = None, time_limit: float | None = None) -> Plan:
+def solve(
+    inst: Instance, objective: str | None = None, time_limit: float | None = None, fix: dict | None = None
+) -> Plan:
     """Solve ``inst`` and return its plan; status ``optimal`` or ``infeasible``.
 
-    Raises :class:`SolverFailure` when HiGHS stops for any other reason.
+    ``fix`` holds decisions to take as given: ``{("c", p, k, s): capacity, ("b", p, s):
+    capacity}`` (for a scenario instance, in every case). Raises :class:`SolverFailure`
+    when HiGHS stops for any other reason.
     """
     objective = objective or inst.objective
     model = build_model(inst, objective)
+    if fix:
+        _fix_decisions(model, inst, fix)
     solver = Highs()
     started = time.perf_counter()
     raw_duals: dict = {}  # the first stage's row duals (the objective the user chose)
     status, value = _run(solver, model, time_limit, started, duals=raw_duals)
-    if status == "optimal" and objective == "peak_cumulative_loss":
-        status, _ = _second_stage(solver, model, value, time_limit, started)
+    if status == "optimal" and needs_second_stage(inst, objective):
+        status = _second_stage(solver, model, inst, value, time_limit, started)
     seconds = time.perf_counter() - started
     plan = Plan(instance=inst, objective=objective, status=status, solve_seconds=seconds, model=model)
     if status == "optimal":
@@ -92,15 +98,22 @@ def _run(solver, model, time_limit, started, duals: dict | None = None) -> tuple
     raise SolverFailure("error", f"the solver stopped without an optimal plan ({condition.name})")
 
 
-def _second_stage(solver, model, peak: float, time_limit, started) -> tuple[str, float | None]:
-    """Hold the peak at its optimum and minimise the discounted cumulative loss."""
-    model.peak.setub(peak + 1e-9 * max(1.0, abs(peak)))
-    model.objective.deactivate()
-    model.second_stage = pyo.Objective(expr=model.discounted_loss, sense=pyo.minimize)
+def _second_stage(solver, model, inst, first_stage: float, time_limit, started) -> str:
+    """Hold the first objective at its optimum and minimise the (expected) discounted
+    cumulative loss (``planner.model.add_second_stage``)."""
+    add_second_stage(model, inst, first_stage)
     status, _ = _run(solver, model, time_limit, started)
     if status != "optimal":
-        raise SolverFailure("error", "the second stage of peak_cumulative_loss did not solve to optimality")
-    return status, peak
+        raise SolverFailure("error", "the second stage did not solve to optimality")
+    return status
+
+
+def _fix_decisions(model, inst: Instance, fix: dict) -> None:
+    blocks = [model] if inst.scenarios is None else [model.case[n] for n in model.CASES]
+    for block in blocks:
+        for (kind, *index), value in fix.items():
+            variable = block.c if kind == "c" else block.b
+            variable[tuple(index)].fix(value)
 
 
 def _clean(model) -> None:
