@@ -13,14 +13,29 @@ Solving imports Pyomo, HiGHS and pandas on first use, so loading and validating 
 
 from __future__ import annotations
 
-from .instance import Instance, InstanceError, instance_json_schema, load_instance
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .instance import Instance, InstanceError, instance_json_schema, load_instance
 
 __all__ = ["Instance", "InstanceError", "load_instance", "instance_json_schema", "solve", "diagnose", "check_plan"]
 __version__ = "0.1.0"
 
 
+def __getattr__(name: str):
+    """``Instance``, ``InstanceError``, ``load_instance``, ``instance_json_schema``: from
+    :mod:`planner.instance`, imported on first use (pydantic and YAML take a while), so
+    that ``planner --help`` starts fast."""
+    if name in ("Instance", "InstanceError", "instance_json_schema", "load_instance"):
+        from . import instance
+
+        return getattr(instance, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def solve(instance, objective: str | None = None, time_limit: float | None = None):
     """Solve an instance (an :class:`Instance`, a path, or a mapping) and return its Plan."""
+    from .instance import Instance, load_instance
     from .solver import solve as _solve
 
     if not isinstance(instance, Instance):
@@ -32,6 +47,7 @@ def diagnose(instance, time_limit: float | None = None):
     """Why an instance has no plan (MODEL.md §4): a Diagnosis whose ``table`` (pandas) has
     one row per constraint that had to give, and ``changes`` that make it feasible."""
     from .diagnosis import diagnose as _diagnose
+    from .instance import Instance, load_instance
 
     if not isinstance(instance, Instance):
         instance = load_instance(instance)

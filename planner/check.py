@@ -12,6 +12,7 @@ tables are self-consistent and feasible to the tolerance.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -39,7 +40,9 @@ def recompute(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, dict
             b[row.provider, int(row.year)] += float(row.capacity)
         else:
             c[row.provider, row.source, int(row.year)] += float(row.capacity)
-    u = {(r.provider, r.workload, int(r.year)): float(r.capacity) for r in tables["usage"].itertuples()}
+    usage = tables["usage"]
+    columns = (usage[c].tolist() for c in ("provider", "workload", "year", "capacity"))
+    u = {(p, w, int(t)): float(x) for p, w, t, x in zip(*columns)}
     debt = {int(r.year): float(r.debt) for r in tables["finance"].itertuples()}
 
     out: dict[str, dict] = {"capacity": {}, "usage": {}, "service": {}, "finance": {}, "summary": {}}
@@ -155,8 +158,15 @@ def check_tables(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict 
     that case, the committed decisions must be the same in every case, and the summary's
     per-case and expected figures must follow."""
     if inst.scenarios is not None:
-        return _check_scenarios(inst, tables, summary)
-    return _check_plan(inst, tables, summary)
+        problems = _check_scenarios(inst, tables, summary)
+    else:
+        problems = _check_plan(inst, tables, summary)
+    if summary is not None and summary.get("max_violation") is not None:
+        amount, label = max_violation(inst, tables)
+        if not close(float(summary["max_violation"]), amount):
+            problems.append(
+                f"summary.json max_violation: {summary['max_violation']!r}, recomputed {amount!r} ({label})")
+    return problems
 
 
 def _check_scenarios(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict | None) -> list[str]:
@@ -235,12 +245,39 @@ def _check_procurement(inst: Instance, frame: pd.DataFrame) -> list[str]:
 
 def constraint_violations(inst: Instance, expected: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
     """Constraints 1-7, variable bounds and take-or-pay, checked on the recomputed figures."""
-    problems = []
+    return [f"violated: {r.text}" for r in residuals(inst, expected, tables) if r.text and r.amount > r.tolerance]
+
+
+@dataclass(frozen=True)
+class Residual:
+    """How far the decisions miss one constraint: ``amount`` >= 0 (0 when it holds), in the
+    constraint's own unit; ``tolerance`` is what the check allows. ``family`` is the
+    constraint family's name in ``planner/model.py`` (as in duals.csv), ``where`` its index."""
+
+    family: str
+    where: str
+    amount: float
+    tolerance: float
+    text: str | None  # the check's wording in constraint_violations; None: the table comparison reports it
+
+    @property
+    def label(self) -> str:
+        return f"{self.family} {self.where}".strip()
+
+
+def residuals(inst: Instance, expected: dict, tables: dict[str, pd.DataFrame]) -> list[Residual]:
+    """Every constraint of §2 (and the variables' bounds) with its violation, computed on
+    the decisions and the original data; the figures are :func:`recompute`'s.
+
+    Beside the inequalities, the tables' own ``cash`` and ``charge`` (variables in the
+    LP) are held against what the decisions imply: ``cash_balance`` is the gap between the
+    table's cash and the cash the balance gives, ``charge_covers_spend`` / ``take_or_pay``
+    how far the table's charge falls short of the spend or the minimum."""
+    out: list[Residual] = []
     years, t0 = inst.year_list, inst.years[0]
 
-    def need(ok: bool, text: str):
-        if not ok:
-            problems.append(f"violated: {text}")
+    def add(family, where, amount, tolerance, text):
+        out.append(Residual(family, where, max(0.0, float(amount)), tolerance, text))
 
     signed = defaultdict(float)
     for row in tables["procurement"].itertuples():
@@ -249,37 +286,121 @@ def constraint_violations(inst: Instance, expected: dict, tables: dict[str, pd.D
         prov = inst.providers[p]
         cap = prov.build.max_per_year if k == "build" and prov.build else (
             prov.contracts[k].max_per_year if k in prov.contracts else None)
+        family = "build_max_per_year" if k == "build" else "contract_max_per_year"
+        add(family, f"{p} {k} {s}", -value, TOLERANCE * max(1, abs(value)), None)  # c >= 0: _check_procurement
         if cap is not None:
-            need(value <= cap[s] + TOLERANCE * max(1, cap[s]), f"max_per_year {p} {k} {s}")
-    for row in tables["usage"].itertuples():
-        need(float(row.capacity) >= -TOLERANCE, f"u >= 0 for {row.provider} {row.workload} {row.year}")
-        need(row.workload in inst.allowed_workloads(row.provider), f"{row.workload} allowed on {row.provider}")
+            add(family, f"{p} {k} {s}", value - cap[s], TOLERANCE * max(1, cap[s]), f"max_per_year {p} {k} {s}")
+    allowed = {p: set(inst.allowed_workloads(p)) for p in inst.providers}
+    usage = tables["usage"]
+    for p, w, t, x in zip(*(usage[c].tolist() for c in ("provider", "workload", "year", "capacity"))):
+        x = float(x)
+        if x < 0:
+            add("use_within_reach", f"{p} {w} {t}", -x, TOLERANCE, f"u >= 0 for {p} {w} {t}")
+        if w not in allowed.get(p, ()):
+            add("use_within_reach", f"{p} {w} {t}", abs(x), -1.0, f"{w} allowed on {p}")
+    cash_table = {int(r.year): float(r.cash) for r in tables["finance"].itertuples()}
+    charge_table = {(int(r.year), r.provider): float(r.charge) for r in tables["capacity"].itertuples()}
     for t in years:
         total = sum(expected["capacity"][t, p]["active"] for p in inst.providers)
         for p, prov in inst.providers.items():
             row = expected["capacity"][t, p]
             active = row["active"]
-            need(row["used"] <= active + TOLERANCE * max(1, active), f"1 use within reach {p} {t}")
+            tol = TOLERANCE * max(1, active)
+            add("use_within_reach", f"{p} {t}", row["used"] - active, tol, f"1 use within reach {p} {t}")
             if prov.capacity is not None:
-                need(active <= prov.capacity[t] + TOLERANCE * max(1, active), f"2 provider capacity {p} {t}")
+                add("provider_capacity", f"{p} {t}", active - prov.capacity[t], tol, f"2 provider capacity {p} {t}")
             if prov.min_capacity is not None:
-                need(active >= prov.min_capacity[t] - TOLERANCE * max(1, active), f"4 minimum capacity {p} {t}")
+                add("minimum_capacity", f"{p} {t}", prov.min_capacity[t] - active, tol, f"4 minimum capacity {p} {t}")
             if prov.min_share is not None:
-                need(active >= prov.min_share[t] * total - TOLERANCE * max(1, total), f"5 min share {p} {t}")
+                add("min_share", f"{p} {t}", prov.min_share[t] * total - active, TOLERANCE * max(1, total),
+                    f"5 min share {p} {t}")
             if prov.max_share is not None:
-                need(active <= prov.max_share[t] * total + TOLERANCE * max(1, total), f"5 max share {p} {t}")
+                add("max_share", f"{p} {t}", active - prov.max_share[t] * total, TOLERANCE * max(1, total),
+                    f"5 max share {p} {t}")
             if prov.max_decline is not None and t > t0:
                 before = expected["capacity"][t - 1, p]["active"]
-                need(active >= (1 - prov.max_decline[t]) * before - TOLERANCE * max(1, before),
-                     f"6 gradual decline {p} {t}")
+                add("gradual_decline", f"{p} {t}", (1 - prov.max_decline[t]) * before - active,
+                    TOLERANCE * max(1, before), f"6 gradual decline {p} {t}")
+            charge = charge_table.get((t, p))
+            if charge is not None:
+                tol = TOLERANCE * max(1, abs(row["spend"]), abs(charge))
+                add("charge_covers_spend", f"{p} {t}", row["spend"] - charge, tol, None)
+                if prov.min_spend is not None:
+                    add("take_or_pay", f"{p} {t}", prov.min_spend[t] - charge, tol, None)
         for w, wl in inst.workloads.items():
             served = expected["service"][t, w]["served"]
             scale = TOLERANCE * max(1, wl.demand[t])
-            need(wl.min_served[t] * wl.demand[t] - scale <= served <= wl.demand[t] + scale, f"3 service {w} {t}")
+            add("service_floor", f"{w} {t}", wl.min_served[t] * wl.demand[t] - served, scale, f"3 service {w} {t}")
+            add("service_cap", f"{w} {t}", served - wl.demand[t], scale, f"3 service {w} {t}")
         fin = expected["finance"][t]
-        need(fin["cash"] >= inst.finance.min_cash[t] - TOLERANCE * max(1, abs(fin["cash"])), f"7 minimum cash {t}")
-        need(-TOLERANCE <= fin["debt"] <= inst.finance.debt.limit[t] + TOLERANCE * max(1, fin["debt"]), f"debt limit {t}")
-    return problems
+        add("minimum_cash", f"{t}", inst.finance.min_cash[t] - fin["cash"], TOLERANCE * max(1, abs(fin["cash"])),
+            f"7 minimum cash {t}")
+        add("debt_limit", f"{t}", -fin["debt"], TOLERANCE, f"debt limit {t}")
+        add("debt_limit", f"{t}", fin["debt"] - inst.finance.debt.limit[t], TOLERANCE * max(1, fin["debt"]),
+            f"debt limit {t}")
+        if t in cash_table:
+            gap = abs(cash_table[t] - fin["cash"])
+            add("cash_balance", f"{t}", gap, TOLERANCE * max(1, abs(fin["cash"])), None)
+    return out
+
+
+#: A violation smaller than this is solver round-off and reported as 0 (as in the tables).
+NOISE = 1e-9
+
+
+def max_violation(inst: Instance, tables: dict[str, pd.DataFrame]) -> tuple[float, str | None]:
+    """The largest amount by which the tables' decisions miss a constraint of MODEL.md §2,
+    in that constraint's unit, and which constraint (``"minimum_cash 2027"``; a scenario
+    instance's names its case); ``(0.0, None)`` when every miss is below :data:`NOISE`."""
+    if inst.scenarios is not None:
+        from .results import case_tables
+
+        worst: tuple[float, str | None] = (0.0, None)
+        for n, case in inst.cases.items():
+            amount, label = max_violation(case, case_tables(tables, n))
+            if amount > worst[0]:
+                worst = (amount, f"case {n}: {label}")
+        amount, label = _nonanticipativity_gap(inst, tables)
+        return (amount, label) if amount > worst[0] else worst
+    found = residuals(inst, recompute(inst, tables), tables)
+    worst_residual = max(found, key=lambda r: r.amount, default=None)
+    if worst_residual is None or not worst_residual.amount >= NOISE:
+        return 0.0, None
+    return worst_residual.amount, worst_residual.label
+
+
+def _nonanticipativity_gap(inst: Instance, tables: dict[str, pd.DataFrame]) -> tuple[float, str | None]:
+    """How far the committed decisions differ between cases (they must be equal)."""
+    last_committed = inst.years[0] + inst.commit_years - 1
+    procurement = tables["procurement"]
+    committed = procurement[procurement["year"] <= last_committed]
+    by_key: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for row in committed.itertuples():
+        by_key[int(row.year), row.provider, row.source][row.case] = float(row.capacity)
+    worst: tuple[float, str | None] = (0.0, None)
+    for (year, provider, source), values in by_key.items():
+        amounts = [values.get(n, 0.0) for n in inst.cases]
+        gap = max(amounts) - min(amounts)
+        if gap >= NOISE and gap > worst[0]:
+            worst = (gap, f"nonanticipativity {provider} {source} {year}")
+    return worst
+
+
+TABLE_NAMES = ("procurement", "capacity", "usage", "service", "finance")
+#: Columns that hold names: read as text, whatever they look like ("NA", "2025", "true").
+NAME_COLUMNS = ("case", "provider", "workload", "source")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A results CSV as written: name columns as text (a provider called ``NA`` or
+    ``2025`` stays that name), blank numbers as missing."""
+    header = pd.read_csv(path, nrows=0).columns
+    return pd.read_csv(
+        path,
+        dtype={column: str for column in header if column in NAME_COLUMNS},
+        keep_default_na=False,
+        na_values={column: [""] for column in header if column not in NAME_COLUMNS},
+    )
 
 
 def check_folder(inst: Instance, folder: str | Path) -> list[str]:
@@ -287,6 +408,6 @@ def check_folder(inst: Instance, folder: str | Path) -> list[str]:
     import json
 
     folder = Path(folder)
-    tables = {name: pd.read_csv(folder / f"{name}.csv") for name in ("procurement", "capacity", "usage", "service", "finance")}
+    tables = {name: read_table(folder / f"{name}.csv") for name in TABLE_NAMES}
     summary = json.loads((folder / "summary.json").read_text())
     return check_tables(inst, tables, summary)

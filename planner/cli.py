@@ -17,7 +17,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .instance import InstanceError, instance_json_schema, load_instance
+# planner.instance (pydantic, YAML), Pyomo, HiGHS and pandas are imported inside the
+# commands that need them, so that `planner --help` starts fast (benchmarks/cli.py).
 
 OPTIMAL, INFEASIBLE, INVALID, SOLVER_FAILED, INTERNAL = 0, 1, 2, 3, 4
 
@@ -53,6 +54,8 @@ def _report_invalid(err: InstanceError) -> None:
 
 
 def _load_or_exit(path: Path):
+    from .instance import InstanceError, load_instance
+
     try:
         return load_instance(path)
     except InstanceError as err:
@@ -99,14 +102,30 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> t
 
     Returns the exit code and a one-line outcome (for ``solve-all``); messages about
     failures go to stderr, the plan table (unless ``quiet``) and the "Wrote" line to stdout.
+    Ctrl-C (or SIGTERM) ends the program with exit 128 + the signal's number, saying what
+    is in the results folder (the earlier results, intact, unless the new ones were complete).
     """
-    from .results import ResultsError, refusal
+    from .results import ResultsInterrupted, _intact
 
     target = out if out is not None else _default_out(inst.name)
+    try:
+        return _solve_and_write(inst, target, objective, time_limit, quiet, report)
+    except KeyboardInterrupt as err:
+        _err(str(err) if isinstance(err, ResultsInterrupted) else f"interrupted: {_intact(Path(target))}")
+        raise typer.Exit(128 + int(getattr(err, "signum", 2))) from None
+
+
+def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tuple[int, str]:
+    from .results import ResultsError, refusal
+    from .scaling import scaling_warning
+
     refused = refusal(target)
     if refused:
         _err(f"error: {refused}")
         return INVALID, "results folder refused"
+    warning = scaling_warning(inst)
+    if warning:
+        _err(f"warning: {warning}")
     if not quiet:
         _err(f"Solving {inst.name} ({inst.years[0]}-{inst.years[1]}, {len(inst.providers)} providers, "
              f"{len(inst.workloads)} workloads) with HiGHS...")
@@ -127,6 +146,9 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> t
     except ResultsError as err:
         _err(f"error: {err}")
         return INVALID, "results not written"
+    if plan.summary.get("max_violation", 0) > 1e-6:
+        _err(f"warning: the plan misses {plan.summary['max_violation_constraint']} by "
+             f"{plan.summary['max_violation']:.3g} (max_violation in summary.json)")
     if not quiet:
         typer.echo(format_plan(plan))
     from .results import RESULT_FILES
@@ -256,14 +278,13 @@ def value(
     if figures["expected_value_solution_status"] != "optimal":
         typer.echo(f"  ({figures['expected_value_solution_status']})")
     target = out if out is not None else _default_out(inst.name) / VALUE_FILE
+    from .results import ResultsError, write_text_file
+
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_name(f".{target.name}.tmp")
         finite = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
-        staging.write_text(json.dumps(finite, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(staging, target)
-    except OSError as err:
-        _err(f"error: cannot write {target}: {err.strerror or err}")
+        write_text_file(target, json.dumps(finite, indent=2, allow_nan=False) + "\n")
+    except ResultsError as err:
+        _err(f"error: {err}")
         raise typer.Exit(INVALID) from None
     typer.echo(f"Wrote {_display_path(target).rstrip(os.sep)}")
 
@@ -297,6 +318,8 @@ def solve_all(
     if not paths:
         _err(f"error: no instance files (*.yaml, *.yml, *.json) in {folder}")
         raise typer.Exit(INVALID)
+    from .instance import InstanceError, load_instance
+
     loaded, worst, outcomes = {}, OPTIMAL, []
     for path in paths:
         try:
@@ -395,10 +418,54 @@ def _display_path(path: Path) -> str:
 
 
 @app.command()
+def sweep(
+    instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON), without scenarios.", show_default=False)],
+    vary: Annotated[
+        list[str],
+        typer.Option("--vary", help="PATH=SPEC: values 1,2,3; a range first:last:count (0.5:1.5:11); scalings of the "
+                     "series x0.7,x1.3. Several make a grid. With --samples/--sobol: PATH~uniform(a,b), "
+                     "PATH~normal(mu,sigma) or PATH~triangular(a,m,b), scalings of the series. PATH as in "
+                     "MODEL.md §5 (e.g. providers.stargate.capacity, finance.funding).", show_default=False),
+    ],
+    samples: Annotated[Optional[int], typer.Option("--samples", min=1, help="Monte Carlo: draw N variants from the ~ distributions.", show_default=False)] = None,
+    sobol: Annotated[Optional[int], typer.Option("--sobol", min=1, help="Sobol' sensitivity: N base samples (a power of 2), N*(D+2) variants; writes sensitivity.csv.", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of --samples and --sobol (the same seed gives the same variants).")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Local processes solving variants.")] = 1,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786): solve on that cluster instead of --jobs.", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Sweep folder (sweep.csv, sweep.json). Default: results/<name>-sweep. Rerun with the same folder to resume.", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Variants per task (default: about 8 tasks per worker, at most 16).", show_default=False)] = None,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0.0, help="Time limit per variant, in seconds (the variant's row says time_limit).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Solve many variants of INSTANCE (a grid, Monte Carlo draws or a Sobol' design) into sweep.csv.
+
+    One row per variant (the varied values, status, objective, cumulative loss, peak,
+    final cash, each provider's final-year share) and sweep.json (mean, p5, p50, p95).
+    Infeasible variants are rows with their status. Ctrl-C keeps the finished rows (exit
+    130); rerunning the same command resumes. Exit 0 when every variant has its row.
+    """
+    from .instance import InstanceError
+    from .sweep import SweepError, run_sweep
+
+    try:
+        result = run_sweep(instance, vary, samples=samples, sobol=sobol, seed=seed, jobs=jobs, scheduler=scheduler,
+                           out=out, batch_size=batch_size, time_limit=time_limit, progress=not quiet, echo=typer.echo)
+    except InstanceError as err:
+        _report_invalid(err)
+        raise typer.Exit(INVALID) from None
+    except SweepError as err:
+        _err(f"error: {err}")
+        raise typer.Exit(INVALID) from None
+    raise typer.Exit(result.code)
+
+
+@app.command()
 def validate(
     instances: Annotated[list[Path], typer.Argument(help="Instance files to check.", show_default=False)],
 ) -> None:
     """Check instance files against MODEL.md §1 without solving (exit 2 if any is invalid)."""
+    from .instance import InstanceError, load_instance
+
     failed = 0
     for path in instances:
         try:
@@ -416,7 +483,49 @@ def validate(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the instance format (for editors)."""
+    from .instance import instance_json_schema
+
     typer.echo(json.dumps(instance_json_schema(), indent=2))
+
+
+class ExportFormat(str, Enum):
+    mps = "mps"
+    lp = "lp"
+
+
+@app.command()
+def export(
+    instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON).", show_default=False)],
+    fmt: Annotated[
+        Optional[ExportFormat],
+        typer.Option("--format", help="mps or lp. Default: the extension of --out, else mps.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="File to write. Default: <instance name>.<format> here.", show_default=False),
+    ] = None,
+    objective: Annotated[
+        Optional[Objective],
+        typer.Option(help="Override the instance's objective.", show_default=False),
+    ] = None,
+) -> None:
+    """Write the LP that planner solve hands to HiGHS (its first stage) as an MPS or LP file.
+
+    The same rows, columns and coefficients, with the model's names, so that the plan can
+    be checked with another solver or HiGHS timed alone (highs FILE).
+    """
+    inst = _load_or_exit(instance)
+    from .export import ExportError, export_lp
+
+    fmt_name = fmt.value if fmt else None
+    target = out if out is not None else Path(f"{_default_out(inst.name).name}.{fmt_name or 'mps'}")
+    try:
+        written = export_lp(inst, target, fmt_name, objective.value if objective else None)
+    except ExportError as err:
+        _err(f"error: {err}")
+        raise typer.Exit(INVALID) from None
+    typer.echo(f"Wrote {_display_path(written['path']).rstrip(os.sep)} ({written['format']}, {written['objective']}): "
+               f"{written['columns']:,} columns, {written['rows']:,} rows, {written['nonzeros']:,} non-zeros")
 
 
 def main() -> None:

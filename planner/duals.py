@@ -61,7 +61,7 @@ unit of the limit cost, not what one more unit would save.
 from __future__ import annotations
 
 import pandas as pd
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.repn import generate_standard_repn
 
 from .instance import Instance

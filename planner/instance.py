@@ -12,10 +12,10 @@ pairs, where ``path`` is the dotted path of the field in the file
 from __future__ import annotations
 
 import datetime
-import copy
 import json
 import math
 import re
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -37,6 +37,21 @@ from pydantic import (
 
 #: Largest instance file the loader reads, in bytes.
 MAX_FILE_BYTES = 10_000_000
+#: Most values (scalars, lists and mappings) a document may hold, YAML aliases counted at
+#: their expanded size; a "billion laughs" document fails as soon as it passes this.
+MAX_NODES = 200_000
+#: Most problems an :class:`InstanceError` shows (the rest are counted), and the longest
+#: line it prints: an error message always fits on a screen.
+MAX_SHOWN_PROBLEMS = 10
+MAX_LINE_CHARS = 300
+MAX_MESSAGE_CHARS = 1500
+#: Longest name (instance, workload, provider, contract, case, unit label).
+MAX_NAME_CHARS = 100
+#: Largest number a field may hold: HiGHS reads numbers from 1e15 (in the constraint
+#: matrix) or 1e20 (bounds, costs) on as infinite.
+MAX_NUMBER = 1e15
+#: Largest whole number (term, lead_time, lifetime, depreciation_years): years run to 9999.
+MAX_WHOLE = 10_000
 
 Series = dict[int, float]
 """A resolved yearly series: one value for every planning year."""
@@ -51,9 +66,34 @@ class InstanceError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        where = f"{self.source}: " if self.source else ""
-        lines = [f"{where}{path}: {msg}" if path else f"{where}{msg}" for path, msg in self.problems]
+        """One line per problem, control characters escaped, each at most
+        :data:`MAX_LINE_CHARS` long after the file name; at most :data:`MAX_SHOWN_PROBLEMS`
+        lines and :data:`MAX_MESSAGE_CHARS` characters, then how many more: an error
+        always fits on a screen."""
+        where = f"{_clip(_printable(self.source), 200)}: " if self.source else ""
+        lines: list[str] = []
+        for path, msg in self.problems[:MAX_SHOWN_PROBLEMS]:
+            field = ".".join(_clip(_printable(part), 40) for part in str(path).split(".")) if path else ""
+            line = where + _clip(f"{field}: {_printable(msg)}" if path else _printable(msg), MAX_LINE_CHARS)
+            if lines and sum(len(shown) + 1 for shown in lines) + len(line) > MAX_MESSAGE_CHARS:
+                break
+            lines.append(line)
+        hidden = len(self.problems) - len(lines)
+        if hidden > 0:
+            lines.append(f"{where}... and {hidden} more problem{'s' if hidden > 1 else ''}")
         return "\n".join(lines)
+
+
+def _printable(text: Any) -> str:
+    """``text`` on one line: control characters (newlines, tabs, ...) escaped."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 # ---------------------------------------------------------------------------------------
@@ -66,7 +106,8 @@ _KINDS = {
     "fraction": ("a number in [0, 1]", lambda x: 0 <= x <= 1),
     "positive": ("a number > 0", lambda x: x > 0),
     "rate": ("a number >= 0 and < 1", lambda x: 0 <= x < 1),
-    "probability": ("a number > 0 and <= 1", lambda x: 0 < x <= 1),
+    # round-off allowed, as in the sum of the probabilities (1 ± 1e-9)
+    "probability": ("a number > 0 and <= 1", lambda x: 0 < x <= 1 + 1e-9),
 }
 _YEAR_KEY = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
 
@@ -76,11 +117,17 @@ def _check_number(value: Any, kind: str) -> float:
     expected, ok = _KINDS[kind]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected {expected}, got {_describe(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number with hundreds of digits
+        raise ValueError(f"expected {expected}, got {_show(value)} (too large)") from None
     if not math.isfinite(number):
         raise ValueError(f"expected {expected}, got {_show(value)} (NaN and infinity are not allowed)")
     if not ok(number):
         raise ValueError(f"expected {expected}, got {_show(value)}")
+    if number > MAX_NUMBER:
+        raise ValueError(f"expected {expected} and at most {MAX_NUMBER:g}, got {_show(value)} "
+                         "(the solver reads larger numbers as infinite)")
     return number
 
 
@@ -101,9 +148,18 @@ def _describe(value: Any) -> str:
     return _show(value)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 80, 80, 40
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 8
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A short repr: never walks a whole large (or alias-shared) structure."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - e.g. a whole number too long to print
+        text = f"a {type(value).__name__}"
+    return _clip(_printable(text), 60)
 
 
 def _year_range(key: Any) -> tuple[int, int]:
@@ -125,34 +181,54 @@ def _year_range(key: Any) -> tuple[int, int]:
 def resolve_series(raw: Any, kind: str, years: list[int] | None) -> Series:
     """Expand a number or a mapping of years/ranges into ``{year: value}`` for ``years``.
 
-    Raises ValueError with a message naming the offending key or years.
+    Raises ValueError with a message naming the offending key or years. The work is
+    linear in the number of keys plus the planning years (ranges are clipped to the
+    planning years and counted, not walked), so no mapping, however many keys it has,
+    makes validation slow. Without ``years`` (they are invalid: an error is reported
+    for them) the keys and numbers are checked and an empty series is returned.
     """
     if isinstance(raw, dict):
-        given: dict[int, float] = {}
-        doubled: set[int] = set()
+        spans: list[tuple[int, int, float]] = []
+        first_year, last_year = (years[0], years[-1]) if years else (0, -1)
         for key, value in raw.items():
             first, last = _year_range(key)
             try:
                 number = _check_number(value, kind)
             except ValueError as err:
-                raise ValueError(f"at {key}: {err}") from None
-            for year in range(first, last + 1):
-                if year in given:
-                    doubled.add(year)
-                given[year] = number
-        if years is None:
-            return given
-        doubled &= set(years)
+                raise ValueError(f"at {_clip(_printable(key), 40)}: {err}") from None
+            first, last = max(first, first_year), min(last, last_year)
+            if first <= last:
+                spans.append((first, last, number))
+        if not years:
+            return {}
+        # how many keys cover each planning year: a difference array over the horizon
+        cover = [0] * (len(years) + 1)
+        for first, last, _ in spans:
+            cover[first - first_year] += 1
+            cover[last - first_year + 1] -= 1
+        doubled, missing, running = [], [], 0
+        for i, year in enumerate(years):
+            running += cover[i]
+            if running > 1:
+                doubled.append(year)
+            elif running == 0:
+                missing.append(year)
         if doubled:
             raise ValueError(f"year(s) {_years_text(doubled)} given more than once")
-        missing = [y for y in years if y not in given]
         if missing:
             raise ValueError(f"no value for planning year(s) {_years_text(missing)}")
+        given: dict[int, float] = {}
+        for first, last, number in spans:  # now disjoint: at most one pass over the years
+            for year in range(first, last + 1):
+                given[year] = number
         return {y: given[y] for y in years}
     try:
         number = _check_number(raw, kind)
     except ValueError as err:
         note = " (NaN and infinity are not allowed)" if "NaN" in str(err) else ""
+        note = note or (" (too large)" if "too large" in str(err) else "")
+        note = note or (f" (at most {MAX_NUMBER:g}: the solver reads larger numbers as infinite)"
+                        if "at most" in str(err) else "")
         raise ValueError(
             f"expected {_KINDS[kind][0]}, or a mapping of years (2027) and ranges "
             f"(2026-2030) to such numbers; got {_describe(raw)}{note}"
@@ -161,7 +237,19 @@ def resolve_series(raw: Any, kind: str, years: list[int] | None) -> Series:
 
 
 def _years_text(years) -> str:
-    return ", ".join(str(y) for y in sorted(years))
+    """``2025, 2027-2030``: consecutive years as ranges, at most six parts."""
+    parts, run = [], []
+    for year in sorted(years):
+        if run and year == run[-1] + 1:
+            run.append(year)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)))
+        run = [year]
+    if run:
+        parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)))
+    text = ", ".join(parts).split(", ")
+    return ", ".join(text) if len(text) <= 6 else ", ".join(text[:6]) + f" and {len(text) - 6} more"
 
 
 def _series_schema(kind: str) -> dict:
@@ -211,9 +299,12 @@ def _whole_type(minimum: int):
     def validate(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"expected a whole number >= {minimum}, got {_describe(value)}")
+        if value > MAX_WHOLE:
+            raise ValueError(f"expected a whole number from {minimum} to {MAX_WHOLE}, got {_show(value)}")
         return value
 
-    return Annotated[int, PlainValidator(validate), WithJsonSchema({"type": "integer", "minimum": minimum})]
+    schema = {"type": "integer", "minimum": minimum, "maximum": MAX_WHOLE}
+    return Annotated[int, PlainValidator(validate), WithJsonSchema(schema)]
 
 
 def _year_pair(value: Any) -> tuple[int, int]:
@@ -412,8 +503,41 @@ class Instance(_Strict):
 # ---------------------------------------------------------------------------------------
 
 
+def _name_problem(name: Any, may_be_empty: bool = False) -> str | None:
+    """Why ``name`` cannot name something (it is printed in tables and messages), or None."""
+    if not name and not may_be_empty:
+        return "expected a name, got an empty one"
+    if len(name) > MAX_NAME_CHARS:
+        return f"expected a name of at most {MAX_NAME_CHARS} characters, got {len(name):,}"
+    if not name.isprintable():
+        return f"expected a name without control characters (newlines, tabs), got {_show(name)}"
+    return None
+
+
+def _names(inst: Instance):
+    """``(path, name, may be empty)`` of every name: the labels and every mapping's keys."""
+    if inst.name is not None:
+        yield "name", inst.name, True
+    yield "units.money", inst.units.money, True
+    yield "units.capacity", inst.units.capacity, True
+    for w in inst.workloads:
+        yield f"workloads.{_key(w)}", w, False
+    for p, prov in inst.providers.items():
+        yield f"providers.{_key(p)}", p, False
+        for k in prov.contracts:
+            yield f"providers.{_key(p)}.contracts.{_key(k)}", k, False
+    if inst.scenarios is not None:
+        for n in inst.scenarios.cases:
+            yield f"scenarios.cases.{_key(n)}", n, False
+
+
+def _key(name: str) -> str:
+    """A mapping key as it reads in a dotted path: ``''`` when empty, clipped when long."""
+    return _clip(_printable(name), 40) if name else "''"
+
+
 def _cross_checks(inst: Instance) -> list[tuple[str, str]]:
-    problems = []
+    problems = [(path, problem) for path, name, empty in _names(inst) if (problem := _name_problem(name, empty))]
     first, last = inst.years
     for pname, prov in inst.providers.items():
         for w in prov.workloads or []:
@@ -498,7 +622,7 @@ def _scenario_checks(inst: Instance, data: dict) -> list[tuple[str, str]]:
     base = {key: value for key, value in data.items() if key != "scenarios"}
     for name, case in scen.cases.items():
         where = f"scenarios.cases.{name}.set"
-        case_data = copy.deepcopy(base)
+        case_data = dict(base)  # copied along each set path only: the rest is shared, never changed
         refused = False
         for path, value in case.set.items():
             parts, reason = _set_target(inst, str(path))
@@ -508,13 +632,15 @@ def _scenario_checks(inst: Instance, data: dict) -> list[tuple[str, str]]:
                 continue
             target = case_data
             for part in parts[:-1]:
-                target = target.setdefault(part, {})
+                child = target.get(part)
+                target[part] = dict(child) if isinstance(child, dict) else {}
+                target = target[part]
             target[parts[-1]] = value
         if refused:
             continue
         case_data["name"] = f"{inst.name or 'instance'}[{name}]"
         try:
-            inst._cases[name] = validate_instance(case_data)
+            inst._cases[name] = _validate_document(case_data)
         except InstanceError as err:
             set_paths = sorted(map(str, case.set), key=len, reverse=True)
             for path, message in err.problems:
@@ -528,7 +654,7 @@ def _years_context(data: dict) -> list[int] | None:
     if (
         isinstance(years, (list, tuple))
         and len(years) == 2
-        and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+        and all(isinstance(y, int) and not isinstance(y, bool) and 1 <= y <= 9999 for y in years)
         and years[0] <= years[1]
     ):
         return list(range(years[0], years[1] + 1))
@@ -536,11 +662,22 @@ def _years_context(data: dict) -> list[int] | None:
 
 
 def validate_instance(data: Any, name: str | None = None, source: str | None = None) -> Instance:
-    """Validate a parsed instance document; raise :class:`InstanceError` on any problem."""
+    """Validate a parsed instance document; raise :class:`InstanceError` on any problem.
+
+    A document larger than the limits (:data:`MAX_NODES` values, an LP above
+    :data:`MAX_VARIABLES` variables or :data:`MAX_CONSTRAINTS` constraints, see
+    :func:`estimate_size`) is refused before anything is expanded or built."""
     if not isinstance(data, dict):
         raise InstanceError(
             [("", f"expected a mapping of keys (name, years, workloads, ...), got {_describe(data)}")], source
         )
+    too_large = _size_problem(data)
+    if too_large:
+        raise InstanceError([too_large], source)
+    return _validate_document(data, name, source)
+
+
+def _validate_document(data: dict, name: str | None = None, source: str | None = None) -> Instance:
     try:
         inst = Instance.model_validate(data, context={"years": _years_context(data)})
     except ValidationError as err:
@@ -553,6 +690,107 @@ def validate_instance(data: Any, name: str | None = None, source: str | None = N
     if inst.name is None:
         inst.name = name or "instance"
     return inst
+
+
+# ---------------------------------------------------------------------------------------
+# Size limits
+# ---------------------------------------------------------------------------------------
+
+#: The largest LP the planner builds: an instance whose estimate (:func:`estimate_size`)
+#: is above either limit is refused before anything is built. At these sizes the model
+#: takes a few GB of memory and minutes to build.
+MAX_VARIABLES = 5_000_000
+MAX_CONSTRAINTS = 5_000_000
+#: Most values validated in all: a scenario instance validates the whole base once per case.
+MAX_CASE_VALUES = 5_000_000
+
+
+def count_nodes(data: Any, limit: int = MAX_NODES) -> int:
+    """How many values (scalars, lists, mappings; keys included) ``data`` holds, shared
+    parts counted each time they appear (a cycle once); counting stops just past ``limit``."""
+    count, stack, on_path = 0, [(data, False)], set()
+    while stack and count <= limit:
+        value, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(value))
+            continue
+        count += 1
+        if not isinstance(value, (dict, list, tuple, set, frozenset)) or id(value) in on_path:
+            continue
+        on_path.add(id(value))
+        stack.append((value, True))
+        if isinstance(value, dict):
+            count += len(value)
+            stack.extend((child, False) for child in value.values())
+        else:
+            stack.extend((child, False) for child in value)
+    return count
+
+
+def estimate_size(data: Any) -> dict[str, int]:
+    """An upper estimate of the LP of a parsed instance document, from its sizes alone.
+
+    Returns ``years``, ``providers``, ``workloads``, ``contracts`` (over all providers),
+    ``builds`` (providers that build), ``uses`` (provider-workload pairs), ``cases`` and
+    the estimated ``variables`` and ``constraints``: per case and year, one variable per
+    contract, build, use and provider (its charge) plus cash and debt; one constraint per
+    contract and build (``max_per_year``), eight per provider (reach, capacity, minimum
+    capacity, two shares, decline, two for take-or-pay), two per workload (service floor
+    and cap) and five for the year (cash balance, minimum cash, debt limit, peak, spare).
+    Parts that are malformed count as empty (validation reports them).
+    """
+    data = data if isinstance(data, dict) else {}
+    years = data.get("years")
+    n_years = 0
+    if isinstance(years, (list, tuple)) and len(years) == 2 and all(
+        isinstance(y, int) and not isinstance(y, bool) for y in years
+    ):
+        n_years = max(0, min(years[1], 9999) - max(years[0], 1) + 1)
+    workloads = data.get("workloads")
+    n_workloads = len(workloads) if isinstance(workloads, dict) else 0
+    providers = data.get("providers")
+    providers = providers if isinstance(providers, dict) else {}
+    contracts = builds = uses = 0
+    for prov in providers.values():
+        if not isinstance(prov, dict):
+            continue
+        if isinstance(prov.get("contracts"), dict):
+            contracts += len(prov["contracts"])
+        builds += prov.get("build") is not None
+        listed = prov.get("workloads")
+        uses += min(len(listed), n_workloads) if isinstance(listed, list) else n_workloads
+    scenarios = data.get("scenarios")
+    cases = scenarios.get("cases") if isinstance(scenarios, dict) else None
+    n_cases = max(1, len(cases)) if isinstance(cases, dict) else 1
+    n_providers = len(providers)
+    per_year_vars = contracts + builds + uses + n_providers + 2
+    per_year_cons = contracts + builds + 8 * n_providers + 2 * n_workloads + 5
+    return {
+        "years": n_years, "providers": n_providers, "workloads": n_workloads, "contracts": contracts,
+        "builds": builds, "uses": uses, "cases": n_cases,
+        "variables": n_cases * (n_years * per_year_vars + 2),
+        "constraints": n_cases * n_years * per_year_cons,
+    }
+
+
+def _size_problem(data: dict) -> tuple[str, str] | None:
+    """Why ``data`` is too large to validate or build, or None."""
+    nodes = count_nodes(data)
+    if nodes > MAX_NODES:
+        return "", f"too large: the document holds more than {MAX_NODES:,} values; not read"
+    size = estimate_size(data)
+    sizes = (f"{size['years']:,} years x {size['providers']:,} providers x {size['workloads']:,} workloads"
+             + (f" x {size['cases']:,} cases" if size["cases"] > 1 else "")
+             + f", {size['contracts']:,} contracts")
+    if size["variables"] > MAX_VARIABLES or size["constraints"] > MAX_CONSTRAINTS:
+        return "", (f"too large: the LP would have about {size['variables']:,} variables and "
+                    f"{size['constraints']:,} constraints ({sizes}); the limit is {MAX_VARIABLES:,} variables "
+                    f"and {MAX_CONSTRAINTS:,} constraints")
+    base = count_nodes({key: value for key, value in data.items() if key != "scenarios"})
+    if size["cases"] > 1 and size["cases"] * base > MAX_CASE_VALUES:
+        return "scenarios.cases", (f"too large: {size['cases']:,} cases x {base:,} values to validate is more "
+                                   f"than {MAX_CASE_VALUES:,}")
+    return None
 
 
 #: What a mapping holds, by the name of the field (for "expected at least one ...").
@@ -743,6 +981,77 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed: 50x faster
+    """PyYAML's safe loader: plain data only (no ``!!python/...`` tags). A value that
+    cannot be constructed (a date that does not exist, a number with thousands of
+    digits) is a YAML error at its line instead of an exception from deep inside."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as err:
+            value = node.value if isinstance(node.value, str) else ""
+            reason = "a number with too many digits" if "digits" in str(err) else _clip(str(err), 80)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {_show(value)}: {reason}", node.start_mark
+            ) from None
+
+
+def _check_yaml_size(text: str) -> None:
+    """Count the document's values from the parser's events, each alias at the size of
+    what it stands for, and stop past :data:`MAX_NODES`: an alias bomb ("billion laughs")
+    or a huge document fails after at most that many events, before anything is built."""
+    events = _Loader(text)
+    sizes: dict[str, int] = {}  # anchor -> size of the value it names, aliases expanded
+    open_: list[list] = []  # the collections being read: [size so far, anchor]
+
+    def add(size: int, event) -> None:
+        running = open_[-1][0] + size if open_ else size
+        if open_:
+            open_[-1][0] = running
+        if running > MAX_NODES:
+            raise InstanceError([("", f"too large: the document holds more than {MAX_NODES:,} values "
+                                      f"(aliases counted at their expanded size) by line "
+                                      f"{event.start_mark.line + 1}; not read")])
+
+    try:
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, yaml.ScalarEvent):
+                if event.anchor:
+                    sizes[event.anchor] = 1
+                add(1, event)
+            elif isinstance(event, yaml.AliasEvent):
+                add(sizes.get(event.anchor, 1), event)  # an anchor still open is a cycle: 1
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                open_.append([1, event.anchor])
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                size, anchor = open_.pop()
+                if anchor:
+                    sizes[anchor] = size
+                add(size, event)
+    finally:
+        events.dispose()
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > 300:
+        raise _JSONNumberError(text)
+    return int(text)
+
+
+class _JSONNumberError(ValueError):
+    pass
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
 def parse_text(text: str, fmt: str = "yaml") -> Any:
     """Parse instance text (``fmt`` is ``yaml`` or ``json``); raise InstanceError if unreadable.
 
@@ -750,16 +1059,25 @@ def parse_text(text: str, fmt: str = "yaml") -> Any:
     """
     if fmt == "json":
         try:
-            data = json.loads(text, object_pairs_hook=_keep_pairs)
+            data = json.loads(text, object_pairs_hook=_keep_pairs, parse_int=_json_int)
             duplicate = _duplicate_json_key(data)
             if duplicate:
                 raise InstanceError([duplicate])
             return _plain(data)
         except json.JSONDecodeError as err:
             raise InstanceError([("", f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}")]) from None
+        except _JSONNumberError as err:
+            problem = f"not usable JSON: the number {_show(str(err))} has more than 300 digits"
+            raise InstanceError([("", problem)]) from None
         except RecursionError:
             raise InstanceError([("", "not usable JSON: nested too deeply")]) from None
-    loader = yaml.SafeLoader(text)
+    if not _encodable(text):
+        raise InstanceError([("", "not valid text: it holds a lone surrogate (not UTF-8)")])
+    try:
+        _check_yaml_size(text)
+    except yaml.YAMLError:
+        pass  # reported with its line below, by the loader
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

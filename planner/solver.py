@@ -1,20 +1,45 @@
-"""Solving the model with HiGHS (through Pyomo's persistent highspy interface).
+"""Solving the model with HiGHS: the Pyomo model compiled to a matrix, handed to highspy.
 
 ``solve(instance)`` builds the model, solves it, runs the second stage of the
 ``peak_cumulative_loss`` objective, and returns a :class:`~planner.results.Plan` whose
 tables are filled when the plan is optimal. The plan's shadow prices (``plan.duals``,
 see :mod:`planner.duals`) are the row duals of the first stage, the objective the user
 chose, read before the second stage replaces it.
+
+The hand-off (:class:`LinearProgram`). The Pyomo model stays the single statement of
+the LP; what reaches HiGHS is compiled from it by Pyomo's linear compiler
+(``pyomo.repn.linear.LinearRepnVisitor``, the engine of Pyomo's LP, NL and
+standard-form writers), which walks each named expression once and reuses it in every
+row that refers to it. Rows and columns go to HiGHS in one ``passModel`` call, as
+arrays. Measured against the alternatives Pyomo offers (``benchmarks/scale.py
+--handoff``, README "Performance"): Pyomo's persistent ``contrib.solver`` HiGHS
+interface and ``appsi_highs`` build the rows term by term through
+``generate_standard_repn``, re-walking every named expression in every row, and keep
+per-variable and per-constraint bookkeeping for later updates: five to six times slower,
+more than HiGHS's own solve; the standard-form compiler
+(``pyomo.repn.plugins.standard_form``) uses the same walk but imports SciPy (0.5 s more
+for every solve) and puts the objective's columns first.
+
+The LP is the one the persistent interface built before: columns in the order variables
+first appear in the constraints (then the objective's), rows in the model's constraint
+order, a row ``lower ≤ body ≤ upper`` with the body's constant moved into the bounds, so
+HiGHS's row duals keep the sign convention :mod:`planner.duals` documents. Coefficients
+that add up several terms can differ in the last bit (the two walks add in another
+order). Like the persistent interface it stays alive for the second stage: the new row
+and objective are added to the same HiGHS model, which starts from the first stage's
+basis.
 """
 
 from __future__ import annotations
 
 import time
 
-import pyomo.environ as pyo
+import highspy
+import numpy as np
+import pyomo.core as pyo  # not pyomo.environ: see planner.model
+from pyomo.common.gc_manager import PauseGC
+from pyomo.repn.linear import LinearRepnVisitor
 from pyomo.version import version as pyomo_version
-from pyomo.contrib.solver.common.results import TerminationCondition
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from .instance import Instance
 from .duals import dual_table
@@ -24,12 +49,10 @@ from .results import Plan, make_summary, make_tables
 #: Decision values smaller than this (in absolute value) are written as exact zeros.
 ZERO = 1e-9
 
-_INFEASIBLE = {
-    TerminationCondition.provenInfeasible,
-    TerminationCondition.locallyInfeasible,
-    # The LP is always bounded (MODEL.md §2), so "infeasible or unbounded" is infeasible.
-    TerminationCondition.infeasibleOrUnbounded,
-}
+_INF = highspy.kHighsInf
+_STATUS = highspy.HighsModelStatus
+# The LP is always bounded (MODEL.md §2), so "infeasible or unbounded" is infeasible.
+_INFEASIBLE = {_STATUS.kInfeasible, _STATUS.kUnboundedOrInfeasible}
 
 
 class SolverFailure(Exception):
@@ -41,68 +64,300 @@ class SolverFailure(Exception):
 
 
 def solver_name() -> str:
-    version = ".".join(str(x) for x in Highs().version())
+    version = f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
     return f"HiGHS {version} (highspy, via Pyomo {pyomo_version})"
 
 
+# --------------------------------------------------------------------------------------
+# The hand-off
+# --------------------------------------------------------------------------------------
+
+
+class _QuietHighs(highspy.Highs):
+    """``highspy.Highs`` with its output off before its callbacks start, so that no
+    banner reaches stdout (Pyomo's interface captured it instead), and with
+    ``HandleKeyboardInterrupt`` on, as Pyomo's interface set it: :meth:`run_interruptibly`
+    stops the solve at HiGHS's next check on Ctrl-C, then raises KeyboardInterrupt."""
+
+    def __init__(self):
+        highspy.highs._Highs.__init__(self)
+        self.setOptionValue("output_flag", False)
+        callback = highspy.highs.cb
+        self.callbacks = [
+            highspy.highs.HighsCallback(callback.HighsCallbackType(i), self)
+            for i in range(int(callback.HighsCallbackType.kCallbackMax) + 1)
+        ]
+        self.enableCallbacks()
+        self.HandleKeyboardInterrupt = True
+
+    def run_interruptibly(self) -> None:
+        """Solve in HiGHS's solver thread while this one waits, so that Ctrl-C (SIGINT,
+        SIGTERM where it raises KeyboardInterrupt) cancels the solve promptly and is
+        raised once HiGHS has stopped."""
+        self.startSolve()
+        try:
+            while not self.wait(0.05)[0]:
+                pass
+        except KeyboardInterrupt:
+            self.cancelSolve()
+            while True:
+                try:
+                    if self.wait(0.05)[0]:
+                        break
+                except KeyboardInterrupt:
+                    pass  # a second Ctrl-C while HiGHS stops
+            raise
+
+
+class _Columns:
+    """Pyomo's variable recorder, keeping the order in which variables are first met
+    (Pyomo's own recorders add a whole indexed variable at once)."""
+
+    def __init__(self):
+        self.var_map: dict[int, object] = {}  # id(VarData) -> VarData, in column order
+        self.index: dict[int, int] = {}  # id(VarData) -> column
+
+    def add(self, var) -> None:
+        key = id(var)
+        if key not in self.index:
+            self.index[key] = len(self.index)
+            self.var_map[key] = var
+
+
+class LinearProgram:
+    """The active constraints and objective of a Pyomo model, compiled once and held by
+    one ``highspy.Highs`` object.
+
+    ``columns[j]`` is the variable of column ``j``, ``rows[i]`` the constraint of row
+    ``i``. :meth:`solve` runs HiGHS and loads the values into the model's variables;
+    :meth:`duals` gives ``{ConstraintData: row dual}``; :meth:`sync` adds constraints and
+    variables that appeared in the model since, and takes its active objective.
+    """
+
+    def __init__(self, model):
+        with PauseGC():  # many small objects, none of them garbage (see build_model)
+            self._compile(model)
+
+    def _compile(self, model) -> None:
+        self.model = model
+        self._recorder = _Columns()
+        self._visitor = LinearRepnVisitor({}, var_recorder=self._recorder)
+        self.columns: list = []
+        self.rows: list = []
+        self.row_of: dict = {}
+        self.objective = None
+        self.message = ""  # HiGHS's model status after the last solve
+        self.highs = _QuietHighs()
+        rows = self._compile_rows(self._new_constraints())
+        objective = self._active_objective()
+        cost, offset = self._compile_objective(objective)
+        self.objective = objective
+        self.columns = list(self._recorder.var_map.values())
+        n = len(self.columns)
+        lower, upper = self._bounds(self.columns)
+        row_lower, row_upper, starts, index, value = rows
+        status = self.highs.passModel(
+            n, len(row_lower), len(index), int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize),
+            offset, _cost_vector(cost, n), lower, upper, row_lower, row_upper,
+            np.asarray(starts, dtype=np.int32), np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=np.float64), np.zeros(n, dtype=np.int32),  # all continuous
+        )
+        if status == highspy.HighsStatus.kError:
+            raise SolverFailure("error", "HiGHS did not accept the model")
+
+    # -- compiling ----------------------------------------------------------------------
+
+    def _new_constraints(self) -> list:
+        return [
+            con for con in self.model.component_data_objects(pyo.Constraint, active=True, descend_into=True)
+            if con not in self.row_of
+        ]
+
+    def _active_objective(self):
+        objectives = list(self.model.component_data_objects(pyo.Objective, active=True, descend_into=True))
+        if len(objectives) != 1:
+            raise ValueError(f"the model has {len(objectives)} active objectives; expected one")
+        if objectives[0].sense != pyo.minimize:
+            raise ValueError("only minimisation is supported")
+        return objectives[0]
+
+    def _compile_rows(self, constraints: list):
+        """The rows of ``constraints`` as arrays: bounds and the row-wise matrix."""
+        walk, column = self._visitor.walk_expression, self._recorder.index
+        row_lower, row_upper, starts, index, value = [], [], [], [], []
+        for con in constraints:
+            lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
+            repn = walk(body)
+            if repn.nonlinear is not None:
+                raise ValueError(f"{con.name} is not linear")
+            constant = repn.constant
+            starts.append(len(index))
+            index.extend(map(column.__getitem__, repn.linear))
+            value.extend(repn.linear.values())
+            row_lower.append(-_INF if lb is None else lb - constant)
+            row_upper.append(_INF if ub is None else ub - constant)
+            self.row_of[con] = len(self.rows)
+            self.rows.append(con)
+        return (np.asarray(row_lower, dtype=np.float64), np.asarray(row_upper, dtype=np.float64),
+                starts, index, value)
+
+    def _compile_objective(self, objective) -> tuple[dict[int, float], float]:
+        repn = self._visitor.walk_expression(objective.expr)
+        if repn.nonlinear is not None:
+            raise ValueError(f"{objective.name} is not linear")
+        column = self._recorder.index
+        return {column[key]: coef for key, coef in repn.linear.items()}, float(repn.constant)
+
+    @staticmethod
+    def _bounds(columns: list) -> tuple[np.ndarray, np.ndarray]:
+        lower = np.empty(len(columns))
+        upper = np.empty(len(columns))
+        for j, var in enumerate(columns):
+            lb, ub = var.bounds
+            lower[j] = -_INF if lb is None else lb
+            upper[j] = _INF if ub is None else ub
+        return lower, upper
+
+    def sync(self) -> None:
+        """Bring HiGHS up to date with the model: add its new constraints (as rows at the
+        end, with any new variables as columns) and take its active objective."""
+        new = self._new_constraints()
+        rows = self._compile_rows(new) if new else None
+        objective = self._active_objective()
+        cost, offset = self._compile_objective(objective)
+        added = list(self._recorder.var_map.values())[len(self.columns):]
+        if added:
+            lower, upper = self._bounds(added)
+            self.highs.addVars(len(added), lower, upper)
+            self.columns += added
+        if rows is not None:
+            row_lower, row_upper, starts, index, value = rows
+            self.highs.addRows(len(row_lower), row_lower, row_upper, len(index), np.asarray(starts, dtype=np.int32),
+                               np.asarray(index, dtype=np.int32), np.asarray(value, dtype=np.float64))
+        n = len(self.columns)
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), _cost_vector(cost, n))
+        self.highs.changeObjectiveOffset(offset)
+        self.objective = objective
+
+    # -- solving ------------------------------------------------------------------------
+
+    def solve(self, time_limit: float | None = None, zero: float = 0.0) -> tuple[str, float | None]:
+        """Run HiGHS and return ``(status, objective)``: ``"optimal"`` (the values loaded
+        into the variables, those below ``zero`` in absolute value as exact zeros),
+        ``"infeasible"``, ``"time_limit"``, or ``"error"`` with HiGHS's status in
+        :attr:`message`."""
+        self.highs.setOptionValue("time_limit", _INF if time_limit is None else max(time_limit, 0.0))
+        self.highs.run_interruptibly()
+        status = self.highs.getModelStatus()
+        self.message = self.highs.modelStatusToString(status)
+        if status == _STATUS.kOptimal:
+            values = np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
+            if zero > 0:
+                values[np.abs(values) < zero] = 0.0
+            for var, x in zip(self.columns, values.tolist()):
+                var.set_value(x, skip_validation=True)
+            return "optimal", float(self.highs.getInfo().objective_function_value)
+        if status in _INFEASIBLE:
+            return "infeasible", None
+        if status == _STATUS.kTimeLimit:
+            return "time_limit", None
+        return "error", None
+
+    def duals(self) -> dict:
+        """HiGHS's row duals ``{ConstraintData: dual}`` of the last optimal solve (see
+        ``planner.duals`` for their sign)."""
+        return dict(zip(self.rows, self.highs.getSolution().row_dual))
+
+
+def _cost_vector(cost: dict[int, float], n: int) -> np.ndarray:
+    vector = np.zeros(n)
+    if cost:
+        vector[np.fromiter(cost.keys(), dtype=np.int64, count=len(cost))] = np.fromiter(
+            cost.values(), dtype=np.float64, count=len(cost))
+    return vector
+
+
+# --------------------------------------------------------------------------------------
+# Solving
+# --------------------------------------------------------------------------------------
+
+
 def solve(
-    inst: Instance, objective: str | None = None, time_limit: float | None = None, fix: dict | None = None
+    inst: Instance,
+    objective: str | None = None,
+    time_limit: float | None = None,
+    fix: dict | None = None,
+    timings: dict | None = None,
 ) -> Plan:
     """Solve ``inst`` and return its plan; status ``optimal`` or ``infeasible``.
 
     ``fix`` holds decisions to take as given: ``{("c", p, k, s): capacity, ("b", p, s):
     capacity}`` (for a scenario instance, in every case). Raises :class:`SolverFailure`
-    when HiGHS stops for any other reason.
+    when HiGHS stops for any other reason. ``timings``, when given, receives the seconds
+    of each step: ``build``, ``handoff``, ``solve`` (HiGHS, both stages), ``tables``
+    (tables and shadow prices) and ``summary`` (``benchmarks/scale.py``).
     """
     objective = objective or inst.objective
-    model = build_model(inst, objective)
-    if fix:
-        _fix_decisions(model, inst, fix)
-    solver = Highs()
-    started = time.perf_counter()
-    raw_duals: dict = {}  # the first stage's row duals (the objective the user chose)
-    status, value = _run(solver, model, time_limit, started, duals=raw_duals)
-    if status == "optimal" and needs_second_stage(inst, objective):
-        status = _second_stage(solver, model, inst, value, time_limit, started)
-    seconds = time.perf_counter() - started
-    plan = Plan(instance=inst, objective=objective, status=status, solve_seconds=seconds, model=model)
-    if status == "optimal":
-        _clean(model)
-        plan.objective_value = value
-        plan.tables = make_tables(model, inst)
-        plan.duals = dual_table(model, inst, raw_duals, objective)
-    plan.summary = make_summary(plan, solver_name())
+    clock = _Clock(timings)
+    # Everything below makes many small objects and frees few: Python's cyclic garbage
+    # collector would scan the whole model again and again (see build_model).
+    with PauseGC():
+        model = build_model(inst, objective)
+        if fix:
+            _fix_decisions(model, inst, fix)
+        started = clock.lap("build")
+        lp = LinearProgram(model)
+        clock.lap("handoff")
+        status, value = _run(lp, time_limit, started)
+        raw_duals = lp.duals() if status == "optimal" else {}  # the first stage's (the objective the user chose)
+        if status == "optimal" and needs_second_stage(inst, objective):
+            status = _second_stage(lp, model, inst, value, time_limit, started)
+        seconds = time.perf_counter() - started
+        clock.lap("solve")
+        plan = Plan(instance=inst, objective=objective, status=status, solve_seconds=seconds, model=model)
+        if status == "optimal":
+            plan.objective_value = value
+            plan.tables = make_tables(model, inst)
+            plan.duals = dual_table(model, inst, raw_duals, objective)
+        clock.lap("tables")
+        plan.summary = make_summary(plan, solver_name())
+        clock.lap("summary")
     return plan
 
 
-def _run(solver, model, time_limit, started, duals: dict | None = None) -> tuple[str, float | None]:
-    """Solve and load the solution; when optimal and ``duals`` is given, fill it with
-    HiGHS's row duals ``{ConstraintData: dual}`` (see ``planner.duals`` for their sign)."""
+class _Clock:
+    """Seconds between laps, into ``timings`` (when given)."""
+
+    def __init__(self, timings: dict | None):
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> float:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[name] = now - self.last
+        self.last = now
+        return now
+
+
+def _run(lp: LinearProgram, time_limit: float | None, started: float, zero: float = ZERO) -> tuple[str, float | None]:
+    """Solve in what is left of ``time_limit`` (seconds since ``started``); ``optimal`` or
+    ``infeasible``, else raise :class:`SolverFailure`."""
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - started), 0.0)
-    result = solver.solve(
-        model,
-        load_solutions=False,
-        raise_exception_on_nonoptimal_result=False,
-        time_limit=remaining,
-    )
-    condition = result.termination_condition
-    if condition == TerminationCondition.convergenceCriteriaSatisfied:
-        result.solution_loader.load_vars()
-        if duals is not None:
-            duals.update(result.solution_loader.get_duals())
-        return "optimal", float(result.incumbent_objective)
-    if condition in _INFEASIBLE:
-        return "infeasible", None
-    if condition == TerminationCondition.maxTimeLimit:
+    status, value = lp.solve(remaining, zero=zero)
+    if status in ("optimal", "infeasible"):
+        return status, value
+    if status == "time_limit":
         raise SolverFailure("time_limit", f"the solver reached the time limit of {time_limit} s without an optimal plan")
-    raise SolverFailure("error", f"the solver stopped without an optimal plan ({condition.name})")
+    raise SolverFailure("error", f"the solver stopped without an optimal plan ({lp.message})")
 
 
-def _second_stage(solver, model, inst, first_stage: float, time_limit, started) -> str:
+def _second_stage(lp: LinearProgram, model, inst, first_stage: float, time_limit, started) -> str:
     """Hold the first objective at its optimum and minimise the (expected) discounted
     cumulative loss (``planner.model.add_second_stage``)."""
     add_second_stage(model, inst, first_stage)
-    status, _ = _run(solver, model, time_limit, started)
+    lp.sync()
+    status, _ = _run(lp, time_limit, started)
     if status != "optimal":
         raise SolverFailure("error", "the second stage did not solve to optimality")
     return status
@@ -116,14 +371,8 @@ def _fix_decisions(model, inst: Instance, fix: dict) -> None:
             variable[tuple(index)].fix(value)
 
 
-def _clean(model) -> None:
-    """Round solver noise (|x| < ZERO) to exact zeros so the tables read cleanly."""
-    for var in model.component_data_objects(pyo.Var):
-        if var.value is not None and abs(var.value) < ZERO:
-            var.set_value(0.0, skip_validation=True)
-
-
 def run_elastic(model, time_limit: float | None = None) -> str:
     """Solve a diagnosis (elastic) model and load its solution; return the status."""
-    status, _ = _run(Highs(), model, time_limit, time.perf_counter())
+    started = time.perf_counter()
+    status, _ = _run(LinearProgram(model), time_limit, started, zero=0.0)
     return status

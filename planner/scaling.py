@@ -1,0 +1,93 @@
+"""Badly scaled instances: numbers whose magnitudes span too many orders.
+
+An LP solver works to absolute tolerances of about 1e-7 on a scaled copy of the model;
+when an instance's coefficients (prices, capacities, demands, efficiencies, money
+amounts, fractions) span more than about nine orders of magnitude, that scaling cannot
+make them all comparable and the plan may miss constraints by more than round-off.
+:func:`scaling_warning` says so before the solve, naming the smallest and the largest
+non-zero number and the fields they come from; ``summary.json``'s ``max_violation``
+reports afterwards how far the plan actually misses (``planner.check.max_violation``).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from pydantic import BaseModel
+
+from .instance import Instance
+
+#: Non-zero magnitudes spanning more than this factor get a warning.
+SPAN_LIMIT = 1e9
+
+#: Numbers that are not coefficients of the LP: ``discount_rate`` only weighs the years
+#: by (1 + r)^-(t - t0), and whole numbers (terms, lead times) shape the model's structure.
+_NOT_COEFFICIENTS = {"discount_rate"}
+
+
+def coefficients(inst: Instance) -> Iterator[tuple[str, float]]:
+    """``(field path, value)`` for every non-zero number of the instance that enters the
+    LP as a coefficient or a bound, a case's numbers included (under the case's ``set``
+    path when the case sets that field)."""
+    yield from _walk(inst, "")
+    if inst.scenarios is not None:
+        for name, case in inst.scenarios.cases.items():
+            yield f"scenarios.cases.{name}.probability", case.probability
+        risk = inst.scenarios.risk
+        if risk.weight > 0:  # CVaR weighs the tail by probability / (1 - alpha)
+            yield "scenarios.risk.alpha (as 1 / (1 - alpha))", 1 / (1 - risk.alpha)
+    for name, case in inst.cases.items():
+        set_paths = sorted(map(str, inst.scenarios.cases[name].set), key=len, reverse=True)
+        for path, value in _walk(case, ""):
+            owner = next((p for p in set_paths if path == p or path.startswith(p + ".")), None)
+            if owner:
+                yield f"scenarios.cases.{name}.set.{path}", value
+
+
+def _walk(model: BaseModel, prefix: str) -> Iterator[tuple[str, float]]:
+    for field in type(model).model_fields:
+        if field in _NOT_COEFFICIENTS or field == "scenarios":
+            continue
+        value = getattr(model, field)
+        path = f"{prefix}{field}"
+        yield from _values(value, path)
+
+
+def _values(value, path: str) -> Iterator[tuple[str, float]]:
+    if isinstance(value, BaseModel):
+        yield from _walk(value, path + ".")
+    elif isinstance(value, dict):
+        if all(isinstance(key, int) for key in value):  # a resolved yearly series
+            for number in value.values():
+                if isinstance(number, float) and number != 0:
+                    yield path, abs(number)
+        else:
+            for key, child in value.items():
+                yield from _values(child, f"{path}.{key}")
+    elif isinstance(value, float) and value != 0:
+        yield path, abs(value)
+
+
+def coefficient_span(inst: Instance) -> tuple[float, str, float, str] | None:
+    """``(smallest, its field, largest, its field)`` of the non-zero magnitudes, or None."""
+    smallest = largest = None
+    for path, value in coefficients(inst):
+        if smallest is None or value < smallest[0]:
+            smallest = (value, path)
+        if largest is None or value > largest[0]:
+            largest = (value, path)
+    if smallest is None:
+        return None
+    return smallest[0], smallest[1], largest[0], largest[1]
+
+
+def scaling_warning(inst: Instance, limit: float = SPAN_LIMIT) -> str | None:
+    """A one-line warning when the instance's non-zero numbers span more than ``limit``."""
+    span = coefficient_span(inst)
+    if span is None:
+        return None
+    small, small_at, large, large_at = span
+    if large <= small * limit:
+        return None
+    return (f"coefficients span {small:.3g} ({small_at}) to {large:.3g} ({large_at}); "
+            "results may be inaccurate")
