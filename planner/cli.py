@@ -105,13 +105,13 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> t
     Ctrl-C (or SIGTERM) ends the program with exit 128 + the signal's number, saying what
     is in the results folder (the earlier results, intact, unless the new ones were complete).
     """
-    from .results import ResultsInterrupted, _intact
+    from .results import ResultsInterrupted, earlier_results_note
 
     target = out if out is not None else _default_out(inst.name)
     try:
         return _solve_and_write(inst, target, objective, time_limit, quiet, report)
     except KeyboardInterrupt as err:
-        _err(str(err) if isinstance(err, ResultsInterrupted) else f"interrupted: {_intact(Path(target))}")
+        _err(str(err) if isinstance(err, ResultsInterrupted) else f"interrupted: {earlier_results_note(target)}")
         raise typer.Exit(128 + int(getattr(err, "signum", 2))) from None
 
 

@@ -108,9 +108,12 @@ class _Values:
     last bit. Tables of a large model take time in proportion to its size."""
 
     def __init__(self):
+        from pyomo.core.base.var import ScalarVar, VarData
         from pyomo.core.expr import numeric_expr as ne
 
         self._named: dict[int, float] = {}
+        self._indexed: dict[int, dict] = {}
+        self._var = {VarData, ScalarVar}
         self._sum = {ne.SumExpression, ne.LinearExpression}
         self._product = {ne.ProductExpression, ne.MonomialTermExpression}
         self._negation = ne.NegationExpression
@@ -119,8 +122,21 @@ class _Values:
     def __call__(self, expr) -> float:
         return _tidy(float(self.raw(expr)))
 
+    def of(self, var) -> dict:
+        """``{index: value}`` of every element of the indexed variable ``var`` (as
+        ``values(var[index])``), read once."""
+        key = id(var)
+        if key not in self._indexed:
+            self._indexed[key] = {index: self(element) for index, element in var.items()}
+        return self._indexed[key]
+
     def raw(self, expr):
         cls = expr.__class__
+        if cls in self._var:
+            value = expr.value
+            if value is None:
+                raise ValueError(f"No value for uninitialized variable {expr.name}")
+            return value
         if cls is float or cls is int:
             return expr
         if cls in self._sum:
@@ -196,14 +212,15 @@ def _procurement(m, inst: Instance, v: _Values) -> pd.DataFrame:
     cols = _columns("procurement")
     year, provider, source, term = cols["year"], cols["provider"], cols["source"], cols["term"]
     capacity, unit_price, upfront, online_from = cols["capacity"], cols["unit_price"], cols["upfront"], cols["online_from"]
+    c, b = v.of(m.c), v.of(m.b)
     for s in inst.year_list:
         for p, prov in inst.providers.items():
             for k, contract in prov.contracts.items():
-                if (p, k, s) in m.c and (signed := v(m.c[p, k, s])) > 0:
+                if (signed := c.get((p, k, s), 0.0)) > 0:
                     year.append(s), provider.append(p), source.append(k), term.append(contract.term)
                     capacity.append(signed), unit_price.append(contract.price[s])
                     upfront.append(contract.upfront[s]), online_from.append(s)
-            if prov.build is not None and (built := v(m.b[p, s])) > 0:
+            if prov.build is not None and (built := b[p, s]) > 0:
                 year.append(s), provider.append(p), source.append("build"), term.append(None)
                 capacity.append(built), unit_price.append(prov.build.capex[s])
                 upfront.append(None), online_from.append(s + prov.build.lead_time)
@@ -215,9 +232,10 @@ def _procurement(m, inst: Instance, v: _Values) -> pd.DataFrame:
 def _capacity(m, inst: Instance, v: _Values) -> pd.DataFrame:
     cols = _columns("capacity")
     allowed = {p: inst.allowed_workloads(p) for p in inst.providers}
+    u = v.of(m.u)
     for t in inst.year_list:
         for p, prov in inst.providers.items():
-            used = sum(v(m.u[p, w, t]) for w in allowed[p])
+            used = sum(u[p, w, t] for w in allowed[p])
             active = v(m.active_capacity[p, t])
             for column, value in (
                 ("year", t), ("provider", p), ("existing", prov.existing[t]),
@@ -233,11 +251,12 @@ def _usage(m, inst: Instance, v: _Values) -> pd.DataFrame:
     cols = _columns("usage")
     year, provider, workload, capacity, compute = (cols[c] for c in COLUMNS["usage"])
     allowed = {p: inst.allowed_workloads(p) for p in inst.providers}
+    u = v.of(m.u)
     for t in inst.year_list:
         for p, prov in inst.providers.items():
             efficiency = prov.efficiency[t]
             for w in allowed[p]:
-                used = v(m.u[p, w, t])
+                used = u[p, w, t]
                 year.append(t), provider.append(p), workload.append(w)
                 capacity.append(used), compute.append(efficiency * used)
     return _frame("usage", cols)
@@ -385,7 +404,7 @@ def refusal(out: Path) -> str | None:
             parent = Path(os.path.abspath(out)).parent
             for folder in (out, parent):
                 if not os.access(folder, os.W_OK | os.X_OK):
-                    return f"cannot write results to {out}: {folder} is read-only; {_intact(out)}"
+                    return f"cannot write results to {out}: {folder} is read-only; {earlier_results_note(out)}"
     except OSError as err:
         return f"cannot use {out}: {err.strerror or err}"
     if foreign:
@@ -407,8 +426,9 @@ def _nearest_existing(path: Path) -> Path | None:
     return None
 
 
-def _intact(out: Path) -> str:
+def earlier_results_note(out: Path) -> str:
     """What became of ``out`` when a write failed (nothing of it was changed)."""
+    out = Path(out)
     try:
         if out.is_dir() and any(out.iterdir()):
             return f"the earlier results in {out} are intact"
@@ -445,7 +465,7 @@ def write_results(plan: Plan, out: Path) -> Path:
     refused = refusal(out)
     if refused:
         raise ResultsError(refused)
-    intact = _intact(out)
+    intact = earlier_results_note(out)
     staging: Path | None = None
     swapped = False
     try:
@@ -469,7 +489,10 @@ def write_results(plan: Plan, out: Path) -> Path:
         raise
     except OSError as err:
         _remove(staging)
-        raise ResultsError(f"cannot write results to {out}: {err.strerror or err}; {_intact(out)}") from None
+        if swapped:  # only releasing the lock failed: the new results are in place
+            return out
+        note = earlier_results_note(out)
+        raise ResultsError(f"cannot write results to {out}: {err.strerror or err}; {note}") from None
     except KeyboardInterrupt as err:
         _remove(staging)
         signum = getattr(err, "signum", signal.SIGINT)
@@ -521,7 +544,10 @@ def _swap_into_place(staging: Path, out: Path) -> None:
     retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
     os.rmdir(retired)
     if _exchange(staging, out):
-        os.replace(staging, retired)  # staging now holds the earlier results
+        try:  # staging now holds the earlier results; from here on nothing may fail
+            os.replace(staging, retired)
+        except OSError:
+            retired = staging
     else:
         os.replace(out, retired)
         try:

@@ -13,12 +13,12 @@ standard-form writers), which walks each named expression once and reuses it in 
 row that refers to it. Rows and columns go to HiGHS in one ``passModel`` call, as
 arrays. Measured against the alternatives Pyomo offers (``benchmarks/scale.py
 --handoff``, README "Performance"): Pyomo's persistent ``contrib.solver`` HiGHS
-interface and ``appsi_highs`` build the rows term by term through
-``generate_standard_repn``, re-walking every named expression in every row, and keep
-per-variable and per-constraint bookkeeping for later updates: five to six times slower,
-more than HiGHS's own solve; the standard-form compiler
-(``pyomo.repn.plugins.standard_form``) uses the same walk but imports SciPy (0.5 s more
-for every solve) and puts the objective's columns first.
+interface and ``appsi_highs`` walk every row twice (once to collect its variables and
+named expressions for later updates, once for its coefficients), re-reading every named
+expression in every row that refers to it, and keep per-variable and per-constraint
+bookkeeping: five to six times slower, more than HiGHS's own solve; the standard-form
+compiler (``pyomo.repn.plugins.standard_form``) uses the same walk as here but imports
+SciPy (0.5 s more for every solve) and puts the objective's columns first.
 
 The LP is the one the persistent interface built before: columns in the order variables
 first appear in the constraints (then the objective's), rows in the model's constraint
