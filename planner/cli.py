@@ -7,6 +7,7 @@ limit · 4 internal error (a bug: please report it).
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -533,6 +534,9 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except SystemExit:
+        # The process ends now: spare it a last garbage collection over the solved
+        # model's objects (0.5 s at a million non-zeros); the system frees the memory.
+        gc.freeze()
         raise
     except KeyboardInterrupt:
         _err("interrupted; no results were written")
