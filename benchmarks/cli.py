@@ -9,8 +9,8 @@ Wall time (medians of --repeat runs, each a fresh process) of:
   dependencies (Pyomo's ``pyomo.environ``, highspy, pandas, typer, pydantic, PyYAML).
 
 The goals: --help and validate within 0.3 s; solve within 1.5x its dependencies' import.
-Which modules a command loads: ``python -X importtime -m planner.cli --help 2>&1 | sort
--t'|' -k2 -n | tail``.
+Which modules a command loads: ``.venv/bin/python -X importtime .venv/bin/planner --help
+2>&1 | sort -t'|' -k2 -n | tail``.
 
     .venv/bin/python benchmarks/cli.py [--repeat 15]
 """
@@ -34,7 +34,7 @@ LIGHT_DEPENDENCIES = "import typer, pydantic, yaml"
 
 def planner_command() -> list[str]:
     script = Path(sys.executable).with_name("planner")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "planner.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from planner.cli import main; main()"]
 
 
 def wall(args: list[str], repeat: int) -> float:
