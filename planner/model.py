@@ -243,13 +243,20 @@ def variables(var) -> dict:
 def linear(terms, constant=0.0):
     """``constant + Σ coefficient·variable`` over ``terms`` (pairs), built in one go as one
     flat Pyomo ``LinearExpression`` (no per-term Python arithmetic); a coefficient of 1
-    keeps the bare variable, as Pyomo's own ``1 * x`` does. No terms: the constant."""
-    args = [var if coef == 1 else MonomialTermExpression((coef, var)) for coef, var in terms]
+    keeps the bare variable, as Pyomo's own ``1 * x`` does. No terms: the constant.
+
+    A coefficient or the constant may be a mutable Pyomo ``Param`` (a sweep's varied
+    number, :mod:`planner.parametric`): it stays in the expression, whatever its value."""
+    args = [var if coef.__class__ in _NUMBERS and coef == 1 else MonomialTermExpression((coef, var))
+            for coef, var in terms]
     if not args:
         return constant
-    if constant:
+    if constant.__class__ not in _NUMBERS or constant:
         args.append(constant)
     return LinearExpression(args)
+
+
+_NUMBERS = {int, float}
 
 
 # --------------------------------------------------------------------------------------
@@ -604,13 +611,17 @@ def needs_second_stage(inst: Instance, objective: str) -> bool:
     return objective == "peak_cumulative_loss" or risky
 
 
+def first_stage_hold(first_stage_value: float) -> float:
+    """How high the first objective may go in the second stage: its optimum plus
+    1e-9·max(1, |optimum|)."""
+    return first_stage_value + 1e-9 * max(1.0, abs(first_stage_value))
+
+
 def add_second_stage(m, inst: Instance, first_stage_value: float) -> None:
     """Hold the first objective at its optimum (plus 1e-9·max(1,|value|)) and minimise
     the (expected) discounted cumulative loss."""
     m.objective.deactivate()
-    m.hold_first_stage = pyo.Constraint(
-        expr=m.objective.expr <= first_stage_value + 1e-9 * max(1.0, abs(first_stage_value))
-    )
+    m.hold_first_stage = pyo.Constraint(expr=m.objective.expr <= first_stage_hold(first_stage_value))
     if inst.scenarios is None:
         second = m.discounted_loss
     else:

@@ -33,6 +33,7 @@ basis.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -124,6 +125,23 @@ class _Columns:
             self.var_map[key] = var
 
 
+@dataclass
+class LPArrays:
+    """An LP as HiGHS takes it: minimise ``cost·x + offset`` subject to
+    ``column_lower ≤ x ≤ column_upper`` and ``row_lower ≤ A x ≤ row_upper``, ``A`` row-wise
+    (row ``i``'s entries are ``index``/``value`` from ``starts[i]`` to ``starts[i+1]``)."""
+
+    cost: np.ndarray
+    offset: float
+    column_lower: np.ndarray
+    column_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    starts: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+
+
 class LinearProgram:
     """The active constraints and objective of a Pyomo model, compiled once and held by
     one ``highspy.Highs`` object.
@@ -156,14 +174,23 @@ class LinearProgram:
         n = len(self.columns)
         lower, upper = self._bounds(self.columns)
         row_lower, row_upper, starts, index, value = rows
-        status = self.highs.passModel(
-            n, len(row_lower), len(index), int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize),
-            offset, _cost_vector(cost, n), lower, upper, row_lower, row_upper,
-            np.asarray(starts, dtype=np.int32), np.asarray(index, dtype=np.int32),
-            np.asarray(value, dtype=np.float64), np.zeros(n, dtype=np.int32),  # all continuous
+        self.arrays = LPArrays(
+            _cost_vector(cost, n), offset, lower, upper, row_lower, row_upper,
+            np.asarray(starts + [len(index)], dtype=np.int32), np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=np.float64),
         )
+        status = self.pass_model(self.arrays)
         if status == highspy.HighsStatus.kError:
             raise SolverFailure("error", "HiGHS did not accept the model")
+
+    def pass_model(self, a: "LPArrays"):
+        """Hand HiGHS the LP ``a`` (replacing any model it held, and its basis)."""
+        n = len(a.cost)
+        return self.highs.passModel(
+            n, len(a.row_lower), len(a.index), int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize),
+            a.offset, a.cost, a.column_lower, a.column_upper, a.row_lower, a.row_upper,
+            a.starts[:-1], a.index, a.value, np.zeros(n, dtype=np.int32),  # all continuous
+        )
 
     # -- compiling ----------------------------------------------------------------------
 
@@ -186,16 +213,12 @@ class LinearProgram:
         walk, column = self._visitor.walk_expression, self._recorder.index
         row_lower, row_upper, starts, index, value = [], [], [], [], []
         for con in constraints:
-            lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
-            repn = walk(body)
-            if repn.nonlinear is not None:
-                raise ValueError(f"{con.name} is not linear")
-            constant = repn.constant
+            lower, upper, columns, coefficients = compile_row(con, walk, column)
             starts.append(len(index))
-            index.extend(map(column.__getitem__, repn.linear))
-            value.extend(repn.linear.values())
-            row_lower.append(-_INF if lb is None else lb - constant)
-            row_upper.append(_INF if ub is None else ub - constant)
+            index.extend(columns)
+            value.extend(coefficients)
+            row_lower.append(lower)
+            row_upper.append(upper)
             self.row_of[con] = len(self.rows)
             self.rows.append(con)
         return (np.asarray(row_lower, dtype=np.float64), np.asarray(row_upper, dtype=np.float64),
@@ -267,6 +290,20 @@ class LinearProgram:
         """HiGHS's row duals ``{ConstraintData: dual}`` of the last optimal solve (see
         ``planner.duals`` for their sign)."""
         return dict(zip(self.rows, self.highs.getSolution().row_dual))
+
+
+def compile_row(con, walk, column: dict) -> tuple[float, float, list[int], list[float]]:
+    """One constraint as a row ``lower ≤ Σ coefficient·column ≤ upper``: its bounds (the
+    body's constant moved into them), its columns and their coefficients. ``walk`` is a
+    ``LinearRepnVisitor``'s ``walk_expression``, ``column`` the ``{id(VarData): column}``
+    of its recorder."""
+    lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
+    repn = walk(body)
+    if repn.nonlinear is not None:
+        raise ValueError(f"{con.name} is not linear")
+    constant = repn.constant
+    return (-_INF if lb is None else lb - constant, _INF if ub is None else ub - constant,
+            list(map(column.__getitem__, repn.linear)), list(repn.linear.values()))
 
 
 def _cost_vector(cost: dict[int, float], n: int) -> np.ndarray:

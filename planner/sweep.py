@@ -17,11 +17,12 @@ Variants
     checked with :func:`planner.instance._set_target`.
 
 Solving
-    :func:`solve_variant` is the single place one variant is solved. Today it applies the
-    changes to a deep copy of the raw data, validates it and calls :func:`planner.solve`
-    (a fresh Pyomo model per variant). A faster path -- the model built once with mutable
-    parameters, re-solved by a persistent HiGHS interface -- plugs in there and nowhere
-    else.
+    :func:`solve_variant` is the single place one variant is solved: it applies the
+    changes to a deep copy of the raw data and validates the result as any instance,
+    then solves it with the process's :class:`planner.parametric.ParametricProgram`
+    (the model built once, with the varied fields as mutable Params; each variant
+    recompiles only the rows those fields touch and re-solves in the same HiGHS object)
+    or, where that cannot be used, with a fresh :func:`planner.solve`.
 
     Variants are solved in this process (``jobs=1``), spread over local processes
     (``ProcessPoolExecutor``: the instance is sent once per worker through the
@@ -442,14 +443,12 @@ def solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_
     ``peak_cumulative_loss``, ``final_cash`` and ``shares`` ({provider: active share in
     the last planning year}); ``message`` says why a variant has no plan.
 
-    FASTER PATH PLUGS IN HERE. This builds a fresh Pyomo model per variant through
-    :func:`planner.solve`. The faster path (the model built once with mutable
-    parameters, each variant only updating them and re-solving with a persistent HiGHS
-    interface) replaces the body below and nothing else: callers (local loop, process
-    pool, Dask) see only this function.
+    The variant is validated as a whole instance, then solved by this process's
+    :class:`planner.parametric.ParametricProgram` of ``instance_data`` with the changed
+    paths as mutable Params (built on the first variant, kept for the next ones), or by a
+    fresh :func:`planner.solve` where that cannot be used (:func:`_solve_fresh`). Both
+    give the same rows (``tests/test_parametric.py``).
     """
-    import planner
-
     from .solver import SolverFailure
 
     try:
@@ -457,17 +456,60 @@ def solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_
     except InstanceError as err:
         return {"status": "invalid", "message": _one_line(err.render())}
     try:
-        plan = planner.solve(inst, time_limit=time_limit)
+        outcome = None
+        program = _program(instance_data, tuple(path for path, _ in changes))
+        if program is not None:
+            from .parametric import NotParametric
+
+            try:
+                outcome = program.solve(inst, time_limit)
+            except NotParametric:
+                outcome = None
+        if outcome is None:
+            outcome = _solve_fresh(inst, time_limit)
     except SolverFailure as err:
         return {"status": err.status, "message": _one_line(str(err))}
     except KeyboardInterrupt:
         raise
     except Exception as err:  # noqa: BLE001 - one variant's failure must not end the sweep
         return {"status": "error", "message": _one_line(f"{type(err).__name__}: {err}")}
-    if plan.status != "optimal":
-        return {"status": plan.status, "message": "no plan satisfies every constraint (planner diagnose tells why)"
-                if plan.status == "infeasible" else ""}
-    return plan_outcome(plan)
+    if outcome["status"] == "infeasible":
+        return {"status": "infeasible", "message": "no plan satisfies every constraint (planner diagnose tells why)"}
+    return outcome
+
+
+def _solve_fresh(inst: Instance, time_limit: float | None) -> dict:
+    """One variant through :func:`planner.solve`: a new model, the full plan."""
+    import planner
+
+    plan = planner.solve(inst, time_limit=time_limit)
+    return plan_outcome(plan) if plan.status == "optimal" else {"status": plan.status, "message": ""}
+
+
+#: This process's parametric programs: ``(instance data, varied paths, program or None)``,
+#: the latest first (a program is built once per instance and set of paths).
+_PROGRAMS: list[tuple[dict, tuple[str, ...], Any]] = []
+#: Whether solve_variant may use a parametric program (tests turn it off to compare).
+USE_PARAMETRIC = True
+
+
+def _program(instance_data: dict, paths: tuple[str, ...]):
+    """The parametric program of ``instance_data`` varying ``paths`` (None: solve each
+    variant afresh, e.g. the instance does not give a varied field)."""
+    if not USE_PARAMETRIC:
+        return None
+    for data, known, program in _PROGRAMS:
+        if data is instance_data and known == paths:
+            return program
+    from .parametric import NotParametric, ParametricProgram
+
+    try:
+        program = ParametricProgram(validate_instance(instance_data, name=instance_data.get("name")), paths)
+    except (NotParametric, InstanceError):
+        program = None
+    _PROGRAMS.insert(0, (instance_data, paths, program))
+    del _PROGRAMS[4:]
+    return program
 
 
 def plan_outcome(plan) -> dict:

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import planner
+import planner.sweep
 from planner.cli import app
 from planner.sweep import DistSpec, GridSpec, SweepError, parse_vary, run_sweep
 
@@ -145,7 +146,7 @@ def test_resume_after_interruption_loses_and_duplicates_nothing(small, tmp_path,
     reference = tmp_path / "reference"
     assert run(small, *args, "--out", reference).exit_code == 0
 
-    real_solve, calls = planner.solve, []
+    real_solve, calls = planner.sweep.solve_variant, []
 
     def interrupting_solve(*a, **kw):
         if len(calls) == 5:
@@ -154,14 +155,14 @@ def test_resume_after_interruption_loses_and_duplicates_nothing(small, tmp_path,
         return real_solve(*a, **kw)
 
     out = tmp_path / "resumed"
-    monkeypatch.setattr(planner, "solve", interrupting_solve)
+    monkeypatch.setattr(planner.sweep, "solve_variant", interrupting_solve)
     result = run(small, *args, "--out", out)
     assert result.exit_code == 130
     assert "interrupted: kept 5 of 12" in result.output
     assert len(rows(out)) == 5
     assert json.loads((out / "sweep.json").read_text())["complete"] is False
 
-    monkeypatch.setattr(planner, "solve", real_solve)
+    monkeypatch.setattr(planner.sweep, "solve_variant", real_solve)
     result = run(small, *args, "--out", out)
     assert result.exit_code == 0, result.output
     assert "solved 7 now" in result.output
