@@ -424,7 +424,8 @@ def sweep(
     vary: Annotated[
         list[str],
         typer.Option("--vary", help="PATH=SPEC: values 1,2,3; a range first:last:count (0.5:1.5:11); scalings of the "
-                     "series x0.7,x1.3. Several make a grid. With --samples/--sobol: PATH~uniform(a,b), "
+                     "series x0.7,x1.3; the series shifted by whole years +1y,+2y (a year late, two years late). "
+                     "Several make a grid. With --samples/--sobol: PATH~uniform(a,b), "
                      "PATH~normal(mu,sigma) or PATH~triangular(a,m,b), scalings of the series. PATH as in "
                      "MODEL.md §5 (e.g. providers.stargate.capacity, finance.funding).", show_default=False),
     ],

@@ -3,8 +3,8 @@
 ``planner sweep INSTANCE --vary PATH=SPEC ...`` (see the README, "Sensitivity sweeps").
 
 Variants
-    A *grid* (every ``--vary PATH=SPEC`` gives a list of values or of scalings of the
-    instance's series; several make the cross product), *Monte Carlo* draws
+    A *grid* (every ``--vary PATH=SPEC`` gives a list of values, of scalings of the
+    instance's series, or of shifts of it by whole years; several make the cross product), *Monte Carlo* draws
     (``--samples N`` over ``PATH~uniform(a,b)`` / ``normal(mu,sigma)`` /
     ``triangular(a,m,b)``, scalings of the series, reproducible with ``--seed``), or a
     *Sobol'* design (``--sobol N``: SALib's Saltelli/Sobol' sampling, then first-order and
@@ -70,6 +70,8 @@ OUTPUTS = ("objective", "cumulative_loss", "peak_cumulative_loss", "final_cash")
 #: Outputs whose Sobol' indices go into sensitivity.csv.
 SOBOL_OUTPUTS = ("objective", "cumulative_loss")
 DISTRIBUTIONS = {"uniform": 2, "normal": 2, "triangular": 3}
+#: Largest shift of a series, in years (a horizon longer than this is not planned).
+MAX_SHIFT = 100
 #: Largest design accepted (a grid is a cross product and grows fast).
 MAX_VARIANTS = 1_000_000
 
@@ -85,18 +87,29 @@ class SweepError(Exception):
 # ---------------------------------------------------------------------------------------
 
 
+#: What a grid's numbers are: the values themselves, scalings of the instance's series
+#: (``x0.7``), or shifts of it by whole years (``+1y``); the column suffix in sweep.csv.
+VALUE, SCALE, SHIFT = "value", "scale", "shift"
+_SUFFIX = {VALUE: "", SCALE: "[x]", SHIFT: "[+y]"}
+
+
 @dataclass(frozen=True)
 class GridSpec:
-    """``PATH=SPEC``: a list of values, or of scalings (``x0.7``) of the instance's series."""
+    """``PATH=SPEC``: a list of values, of scalings (``x0.7``) of the instance's series, or
+    of shifts (``+1y``: every year's value arrives a year later)."""
 
     text: str
     path: str
-    scale: bool
+    kind: str  # VALUE, SCALE or SHIFT
     values: tuple[float, ...]
 
     @property
+    def scale(self) -> bool:
+        return self.kind == SCALE
+
+    @property
     def column(self) -> str:
-        return f"{self.path}[x]" if self.scale else self.path
+        return self.path + _SUFFIX[self.kind]
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,7 @@ class DistSpec:
     path: str
     name: str
     params: tuple[float, ...]
+    kind: str = SCALE
     scale: bool = True
 
     @property
@@ -157,15 +171,25 @@ def _nice(x: float) -> float:
     return float(f"{x:.12g}")
 
 
-def _scaling(item: str, spec: str) -> tuple[bool, float]:
+def _item(item: str, spec: str) -> tuple[str, float]:
+    """One item of a list: ``(VALUE, number)``, ``(SCALE, factor)`` for ``x0.7``, or
+    ``(SHIFT, years)`` for ``+1y`` / ``-1y``."""
     item = item.strip()
     if item[:1] in ("x", "X"):
         factor = _number(item[1:], spec, "scaling")
         if factor < 0:
             raise SweepError(f"--vary {spec}: scaling {item!r} is negative; a scaling multiplies the series "
                              "and must be >= 0")
-        return True, factor
-    return False, _number(item, spec)
+        return SCALE, factor
+    if item[-1:] in ("y", "Y"):
+        match = re.fullmatch(r"([+-]?)\s*(\d+)\s*[yY]", item)
+        if not match:
+            raise SweepError(f"--vary {spec}: shift {item!r} is not a whole number of years (+1y, -2y, +0y)")
+        years = int(match.group(2))
+        if years > MAX_SHIFT:
+            raise SweepError(f"--vary {spec}: shift {item!r} is more than {MAX_SHIFT} years")
+        return SHIFT, float(-years if match.group(1) == "-" else years)
+    return VALUE, _number(item, spec)
 
 
 def parse_vary(text: str) -> GridSpec | DistSpec:
@@ -173,6 +197,7 @@ def parse_vary(text: str) -> GridSpec | DistSpec:
 
     ``PATH=1,2,3`` values; ``PATH=0.5:1.5:11`` a range (first:last:count, inclusive);
     ``PATH=x0.7,x1.0,x1.3`` scalings of the series (``PATH=x0.5:1.5:11`` a range of them);
+    ``PATH=+0y,+1y,+2y`` the series shifted later by whole years (``-1y``: earlier);
     ``PATH~uniform(a,b)``, ``PATH~normal(mu,sigma)``, ``PATH~triangular(a,m,b)``
     distributions of the scaling factor.
     """
@@ -194,10 +219,13 @@ def parse_vary(text: str) -> GridSpec | DistSpec:
         parts = spec.split(":")
         if len(parts) != 3:
             raise SweepError(f"--vary {text}: a range is first:last:count (e.g. 0.5:1.5:11), got {spec!r}")
-        first_scale, first = _scaling(parts[0], text)
-        last_scale, last = _scaling(parts[1], text)
-        if last_scale and not first_scale:
+        first_kind, first = _item(parts[0], text)
+        last_kind, last = _item(parts[1], text)
+        if SHIFT in (first_kind, last_kind):
+            raise SweepError(f"--vary {text}: list shifts one by one (+0y,+1y,+2y), not as a range")
+        if last_kind == SCALE and first_kind != SCALE:
             raise SweepError(f"--vary {text}: a range of scalings starts with x (x0.5:1.5:11)")
+        first_scale = first_kind == SCALE
         count = parts[2].strip()
         if not re.fullmatch(r"\d+", count) or int(count) < 1:
             raise SweepError(f"--vary {text}: the count of a range must be a whole number >= 1, got {count!r}")
@@ -210,14 +238,15 @@ def parse_vary(text: str) -> GridSpec | DistSpec:
         values = [_nice(first + i * step) for i in range(n)]
         if first_scale and min(values) < 0:
             raise SweepError(f"--vary {text}: scalings must be >= 0")
-        return GridSpec(text, path, first_scale, tuple(values))
+        return GridSpec(text, path, first_kind, tuple(values))
     items = spec.split(",")
     if any(not item.strip() for item in items):
         raise SweepError(f"--vary {text}: an empty item in the list {spec!r}")
-    parsed = [_scaling(item, text) for item in items]
-    kinds = {scale for scale, _ in parsed}
+    parsed = [_item(item, text) for item in items]
+    kinds = {kind for kind, _ in parsed}
     if len(kinds) > 1:
-        raise SweepError(f"--vary {text}: the list mixes values and scalings (x...); use one kind per --vary")
+        raise SweepError(f"--vary {text}: the list mixes values, scalings (x...) and shifts (+1y); "
+                         "use one kind per --vary")
     values = list(dict.fromkeys(value for _, value in parsed))  # a repeated value is one variant
     return GridSpec(text, path, kinds.pop(), tuple(values))
 
@@ -260,7 +289,7 @@ def _parse_distribution(text: str, path: str, spec: str) -> DistSpec:
 class Variant:
     index: int
     id: str
-    values: tuple[float, ...]  # what sweep.csv shows: a value or a scaling factor per spec
+    values: tuple[float, ...]  # what sweep.csv shows: a value, a scaling factor or a shift in years per spec
     changes: tuple[tuple[str, Any], ...]  # (path, explicit value) set on the raw data
 
 
@@ -279,20 +308,36 @@ def check_path(inst: Instance, spec: GridSpec | DistSpec) -> None:
     _, reason = _set_target(inst, spec.path)
     if reason:
         raise SweepError(f"--vary {spec.text}: cannot vary {spec.path}: {reason}")
-    if spec.scale and _current(inst, spec.path) is None:
+    if spec.kind == SCALE and _current(inst, spec.path) is None:
         raise SweepError(f"--vary {spec.text}: cannot scale {spec.path}: the instance does not give it; "
                          f"give values instead ({spec.path}=1,2)")
+    if spec.kind == SHIFT:
+        current = _current(inst, spec.path)
+        if not isinstance(current, dict):
+            raise SweepError(f"--vary {spec.text}: cannot shift {spec.path}: "
+                             + ("the instance does not give it" if current is None else "it is one number, not a series"))
 
 
 def explicit_value(inst: Instance, spec, value: float):
-    """What to set at ``spec.path`` for ``value``: the number itself, or the instance's
-    resolved series (or plain number) multiplied by the scaling ``value``."""
-    if not spec.scale:
+    """What to set at ``spec.path`` for ``value``: the number itself; the instance's
+    resolved series (or plain number) multiplied by the scaling ``value``; or, for a
+    shift of ``value`` years, the series moved later by that many years (earlier when
+    negative), the first (last) year's value repeated where it has no earlier (later)
+    year: ``shifted[t] = series[clamp(t - value, first year, last year)]``."""
+    if spec.kind == VALUE:
         return value
     base = _current(inst, spec.path)
+    if spec.kind == SHIFT:
+        return shifted(base, int(value))
     if isinstance(base, dict):
         return {year: float(v) * value for year, v in base.items()}
     return float(base) * value
+
+
+def shifted(series: dict, years: int) -> dict:
+    """``series`` moved ``years`` later (earlier when negative); the ends repeat."""
+    first, last = min(series), max(series)
+    return {t: float(series[min(max(t - years, first), last)]) for t in sorted(series)}
 
 
 def apply_changes(instance_data: dict, changes: Iterable[tuple[str, Any]]) -> dict:
@@ -308,7 +353,8 @@ def apply_changes(instance_data: dict, changes: Iterable[tuple[str, Any]]) -> di
 
 
 def _variant_id(fingerprint: str, specs, values) -> str:
-    key = json.dumps([fingerprint, [[s.path, "x" if s.scale else "=", repr(float(v))] for s, v in zip(specs, values)]])
+    marks = {VALUE: "=", SCALE: "x", SHIFT: "+y"}
+    key = json.dumps([fingerprint, [[s.path, marks[s.kind], repr(float(v))] for s, v in zip(specs, values)]])
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -405,7 +451,7 @@ def _check_values_alone(inst: Instance, data: dict, grid: list[GridSpec]) -> Non
             try:
                 validate_instance(changed, name=inst.name)
             except InstanceError as err:
-                shown = f"x{value:g}" if spec.scale else f"{value:g}"
+                shown = {VALUE: f"{value:g}", SCALE: f"x{value:g}", SHIFT: f"{value:+g}y"}[spec.kind]
                 path, message = err.problems[0]
                 raise SweepError(f"--vary {spec.text}: {shown} makes the instance invalid: "
                                  f"{path + ': ' if path else ''}{message}") from None

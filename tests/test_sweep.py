@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import planner
 import planner.sweep
 from planner.cli import app
-from planner.sweep import DistSpec, GridSpec, SweepError, parse_vary, run_sweep
+from planner.sweep import DistSpec, GridSpec, SweepError, parse_vary, run_sweep, shifted
 
 from .conftest import BASE, write_yaml
 
@@ -94,6 +94,31 @@ def test_scaling_multiplies_every_year_of_the_resolved_series(small, tmp_path):
     data["workloads"]["training"]["demand"] = {2025: 3.0, 2026: 6.0, 2027: 6.0}
     plan = planner.solve(planner.load_instance(data))
     assert num(rows(out)[0]["objective"]) == pytest.approx(plan.objective_value, abs=1e-6)
+
+
+def test_shift_moves_the_series_by_whole_years(small, tmp_path):
+    shift = parse_vary("workloads.training.demand=-1y, +0y,+1y,+2Y")
+    assert shift.kind == "shift" and shift.values == (-1.0, 0.0, 1.0, 2.0)
+    assert shift.column == "workloads.training.demand[+y]"
+    series = {2025: 1.0, 2026: 2.0, 2027: 4.0}
+    # later: each year takes an earlier year's value, the first year's repeated before it
+    assert shifted(series, 1) == {2025: 1.0, 2026: 1.0, 2027: 2.0}
+    assert shifted(series, 2) == {2025: 1.0, 2026: 1.0, 2027: 1.0}
+    assert shifted(series, -1) == {2025: 2.0, 2026: 4.0, 2027: 4.0}
+    assert shifted(series, 0) == series
+    # a sweep's rows are the plans of the shifted instances, built by hand
+    out = tmp_path / "shifted"
+    result = run(small, "--vary", "workloads.training.demand=-1y,+0y,+1y", "--out", out, "-q")
+    assert result.exit_code == 0, result.output
+    by_shift = {float(r["workloads.training.demand[+y]"]): r for r in rows(out)}
+    for years, demand in ((-1.0, {2025: 2.0, 2026: 2.0, 2027: 2.0}), (0.0, {2025: 1.0, 2026: 2.0, 2027: 2.0}),
+                          (1.0, {2025: 1.0, 2026: 1.0, 2027: 2.0})):
+        data = copy.deepcopy(BASE)
+        data["workloads"]["training"]["demand"] = demand
+        plan = planner.solve(planner.load_instance(data))
+        assert num(by_shift[years]["objective"]) == pytest.approx(plan.objective_value, rel=1e-9, abs=1e-9)
+    # demand a year later costs less, a year earlier more
+    assert num(by_shift[1.0]["objective"]) < num(by_shift[0.0]["objective"]) < num(by_shift[-1.0]["objective"])
 
 
 def test_infeasible_and_invalid_variants_are_rows(small, tmp_path):
@@ -257,7 +282,7 @@ def test_sobol_ranks_the_input_that_drives_the_objective(small, tmp_path):
 
 
 def test_spec_parsing():
-    assert parse_vary("finance.funding=1,2,3") == GridSpec("finance.funding=1,2,3", "finance.funding", False, (1, 2, 3))
+    assert parse_vary("finance.funding=1,2,3") == GridSpec("finance.funding=1,2,3", "finance.funding", "value", (1, 2, 3))
     assert parse_vary("finance.funding=1,1,2").values == (1.0, 2.0)
     assert parse_vary("finance.funding=0.5:1.5:11").values == tuple(round(0.5 + 0.1 * i, 10) for i in range(11))
     assert parse_vary("finance.funding = 7").values == (7.0,)
@@ -281,7 +306,11 @@ def test_spec_parsing():
     ("finance.funding=1,,2", "empty item"),
     ("finance.funding=1,abc", "'abc' is not a number"),
     ("finance.funding=1,nan", "'nan' is not a number"),
-    ("finance.funding=1,x2", "mixes values and scalings"),
+    ("finance.funding=1,x2", "mixes values, scalings (x...) and shifts"),
+    ("finance.funding=+1y,x2", "mixes values, scalings (x...) and shifts"),
+    ("finance.funding=+1.5y", "not a whole number of years"),
+    ("finance.funding=+1y:+2y:2", "not as a range"),
+    ("finance.funding=+101y", "more than 100 years"),
     ("finance.funding=x-1", "negative"),
     ("finance.funding=1:2", "first:last:count"),
     ("finance.funding=1:2:0", "whole number >= 1"),
@@ -308,6 +337,8 @@ def test_bad_specs_are_refused_naming_the_problem(text, problem, small):
     (["--vary", "workloads.video.demand=1"], "unknown workload 'video'"),
     (["--vary", "discount_rate=0.1"], "cannot vary discount_rate"),
     (["--vary", "providers.microsoft.min_capacity=x2"], "the instance does not give it"),
+    (["--vary", "providers.microsoft.min_capacity=+1y"], "cannot shift providers.microsoft.min_capacity: the instance"),
+    (["--vary", "finance.debt.rate=+1y"], "cannot shift finance.debt.rate: it is one number, not a series"),
     (["--vary", "finance.min_cash=-1"], "-1 makes the instance invalid: finance.min_cash: expected a number >= 0"),
     (["--vary", "finance.funding=1", "--vary", "finance.funding=2"], "varied twice"),
     (["--vary", "finance.funding~uniform(1,2)"], "needs --samples N"),
