@@ -4,12 +4,16 @@ Draws --variants Monte Carlo variants of an instance (default instances/openai-2
 four uncertain inputs: Stargate's capacity, inference revenue, funding, Microsoft's
 reserved price), then:
 
-1. runs the sweep end to end (`planner.sweep.run_sweep`: applying the changes,
-   validation, model build, HiGHS through Pyomo, the figures, sweep.csv) with each
-   --jobs value, wall time including starting the worker processes;
+1. runs the sweep end to end (`planner.sweep.run_sweep`: applying the changes and
+   validating each variant, then `planner.parametric.ParametricProgram` -- the model
+   built once per process with the four inputs as mutable Params, each variant
+   recompiling only the rows they touch and re-solving in the same HiGHS object -- the
+   figures, sweep.csv) with each --jobs value, wall time including starting the worker
+   processes;
 2. optionally (--dask) on a 2-worker Dask LocalCluster on this machine;
 3. the lower bound: the same LPs exported as MPS once per variant (outside the timing:
-   build_model(...).write(...)), then highspy readModel + run in one loop.
+   build_model(...).write(...)), then highspy readModel + run in one loop, with one
+   HiGHS thread as the sweep uses (HiGHS's helper threads only wait on LPs this small).
 
 It checks that every variant's status and objective agree between the sweep and the
 bare HiGHS loop, and prints a table with each path's rate and its ratio to the bound.
@@ -49,6 +53,7 @@ def highs_loop(files: list[Path]) -> tuple[float, list[tuple[str, float | None]]
     for path in files:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
         h.readModel(str(path))
         h.run()
         status = h.getModelStatus()

@@ -95,6 +95,9 @@ class ParametricProgram:
         with PauseGC():
             self.model = build_model(_with_parameters(inst, self.parameters), self.objective_name)
             self.lp = LinearProgram(self.model)
+            # one thread per solve: HiGHS's helper threads only wait for work on an LP this
+            # small, and a sweep runs one solve per core (--jobs) anyway
+            self.lp.highs.setOptionValue("threads", 1)
             self.base = self.lp.arrays
             self.n_columns = len(self.base.cost)
             self._find_touched()

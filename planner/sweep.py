@@ -777,7 +777,7 @@ def _run_processes(jobs: int, payload: dict, todo: list[Variant], batch_size: in
 
     try:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["planner.sweep", "planner.solver"])
+        context.set_forkserver_preload(["planner.sweep", "planner.solver", "planner.parametric"])
     except ValueError:  # no forkserver on this platform
         context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
