@@ -661,17 +661,20 @@ def _years_context(data: dict) -> list[int] | None:
     return None
 
 
-def validate_instance(data: Any, name: str | None = None, source: str | None = None) -> Instance:
+def validate_instance(data: Any, name: str | None = None, source: str | None = None,
+                      check_size: bool = True) -> Instance:
     """Validate a parsed instance document; raise :class:`InstanceError` on any problem.
 
     A document larger than the limits (:data:`MAX_NODES` values, an LP above
     :data:`MAX_VARIABLES` variables or :data:`MAX_CONSTRAINTS` constraints, see
-    :func:`estimate_size`) is refused before anything is expanded or built."""
+    :func:`estimate_size`) is refused before anything is expanded or built.
+    ``check_size=False`` skips that check, for a document known to be the size of one
+    that passed it (a sweep's variant: other numbers, the same years and names)."""
     if not isinstance(data, dict):
         raise InstanceError(
             [("", f"expected a mapping of keys (name, years, workloads, ...), got {_describe(data)}")], source
         )
-    too_large = _size_problem(data)
+    too_large = _size_problem(data) if check_size else None
     if too_large:
         raise InstanceError([too_large], source)
     return _validate_document(data, name, source)

@@ -341,13 +341,17 @@ def shifted(series: dict, years: int) -> dict:
 
 
 def apply_changes(instance_data: dict, changes: Iterable[tuple[str, Any]]) -> dict:
-    """A deep copy of the raw instance data with each ``(path, value)`` set."""
-    data = copy.deepcopy(instance_data)
+    """The raw instance data with each ``(path, value)`` set, ``instance_data`` left as it
+    was: the mappings along each path are copied, the rest is shared (validation only
+    reads it)."""
+    data = dict(instance_data)
     for path, value in changes:
         parts = path.split(".")
         target = data
         for part in parts[:-1]:
-            target = target.setdefault(part, {})
+            child = target.get(part)
+            target[part] = dict(child) if isinstance(child, dict) else {}
+            target = target[part]
         target[parts[-1]] = copy.deepcopy(value)
     return data
 
@@ -498,7 +502,10 @@ def solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_
     from .solver import SolverFailure
 
     try:
-        inst = validate_instance(apply_changes(instance_data, changes), name=instance_data.get("name"))
+        # the size check passed when the sweep loaded the instance; a variant changes
+        # numbers only (a value, or a {year: value} over the same years)
+        inst = validate_instance(apply_changes(instance_data, changes), name=instance_data.get("name"),
+                                 check_size=False)
     except InstanceError as err:
         return {"status": "invalid", "message": _one_line(err.render())}
     try:

@@ -373,3 +373,18 @@ def test_progress_bar_and_default_folder(small, tmp_path, monkeypatch):
     assert "Wrote sweep.csv, sweep.json" in result.output
     assert not math.isnan(json.loads((tmp_path / "results" / "small-sweep" / "sweep.json").read_text())
                           ["outputs"]["objective"]["mean"])
+
+
+def test_apply_changes_leaves_the_instance_data_as_it_was():
+    from planner.sweep import apply_changes
+
+    data = copy.deepcopy(BASE)
+    before = copy.deepcopy(data)
+    series = {2025: 1.0, 2026: 2.0, 2027: 3.0}
+    changed = apply_changes(data, [("providers.microsoft.contracts.on_demand.price", series),
+                                   ("finance.debt.limit", 4.0)])
+    assert data == before
+    assert changed["providers"]["microsoft"]["contracts"]["on_demand"]["price"] == series
+    assert changed["providers"]["microsoft"]["contracts"]["on_demand"]["price"] is not series
+    assert changed["finance"] == {"initial_cash": 100.0, "debt": {"limit": 4.0}}
+    assert changed["providers"]["stargate"] is data["providers"]["stargate"]  # untouched parts are shared
