@@ -1021,8 +1021,9 @@ def sobol_indices(design: Design, rows: list[dict], seed: int) -> tuple[list[dic
         y = np.array([float(by_id[r][output]) for r in design.sobol_rows])
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
+            # SALib draws its bootstrap unseeded when seed is 0 ("if seed:"): seed + 1
             si = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=0.95,
-                                       num_resamples=200, seed=seed)
+                                       num_resamples=200, seed=seed + 1)
         entries = []
         for i, spec in enumerate(design.specs):
             s1, s1c, st, stc = (float(si[k][i]) for k in ("S1", "S1_conf", "ST", "ST_conf"))

@@ -274,6 +274,12 @@ def test_sobol_ranks_the_input_that_drives_the_objective(small, tmp_path):
     assert float(top["total_low"]) <= float(top["total"]) <= float(top["total_high"])
     assert "What drives the objective" in result.output
     assert json.loads((out / "sweep.json").read_text())["sensitivity"] == "sensitivity.csv"
+    # the confidence intervals are a seeded bootstrap: the same sweep, the same file
+    # (seed 0 included, which SALib would take as "no seed")
+    again = tmp_path / "again"
+    assert run(small, "--vary", "finance.initial_cash~uniform(0.5,1.5)", "--vary",
+               "workloads.inference.revenue~uniform(0.8,1.2)", "--sobol", "8", "--out", again, "-q").exit_code == 0
+    assert (again / "sensitivity.csv").read_bytes() == (out / "sensitivity.csv").read_bytes()
 
 
 # ---------------------------------------------------------------------------------------
