@@ -437,12 +437,14 @@ def sweep(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Sweep folder (sweep.csv, sweep.json). Default: results/<name>-sweep. Rerun with the same folder to resume.", show_default=False)] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Variants per task (default: about 8 tasks per worker, at most 16).", show_default=False)] = None,
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0.0, help="Time limit per variant, in seconds (the variant's row says time_limit).", show_default=False)] = None,
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Draw sweep.png: the objective's distribution and what moves it.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Solve many variants of INSTANCE (a grid, Monte Carlo draws or a Sobol' design) into sweep.csv.
 
     One row per variant (the varied values, status, objective, cumulative loss, peak,
-    final cash, each provider's final-year share) and sweep.json (mean, p5, p50, p95).
+    final cash, each provider's final-year share), sweep.json (mean, p5, p50, p95) and
+    the chart sweep.png.
     Infeasible variants are rows with their status. Ctrl-C keeps the finished rows (exit
     130); rerunning the same command resumes. Exit 0 when every variant has its row.
     """
@@ -451,7 +453,8 @@ def sweep(
 
     try:
         result = run_sweep(instance, vary, samples=samples, sobol=sobol, seed=seed, jobs=jobs, scheduler=scheduler,
-                           out=out, batch_size=batch_size, time_limit=time_limit, progress=not quiet, echo=typer.echo)
+                           out=out, batch_size=batch_size, time_limit=time_limit, progress=not quiet, echo=typer.echo,
+                           chart=chart)
     except InstanceError as err:
         _report_invalid(err)
         raise typer.Exit(INVALID) from None

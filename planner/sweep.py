@@ -64,7 +64,8 @@ from .instance import Instance, InstanceError, _set_target, parse_text, validate
 
 #: The files a sweep folder may hold (anything else there is refused, never deleted).
 SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV = "sweep.csv", "sweep.json", "sensitivity.csv"
-SWEEP_FILES = (SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV)
+SWEEP_PNG = "sweep.png"  # planner.sweep_chart.SWEEP_PNG
+SWEEP_FILES = (SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV, SWEEP_PNG)
 #: Outputs of each variant, in sweep.csv's order (then one share column per provider).
 OUTPUTS = ("objective", "cumulative_loss", "peak_cumulative_loss", "final_cash")
 #: Outputs whose Sobol' indices go into sensitivity.csv.
@@ -633,6 +634,7 @@ class SweepResult:
     interrupted: bool = False
     solved_now: int = 0
     seconds: float = 0.0
+    chart: Path | None = None  # sweep.png, when drawn
 
 
 def header(design: Design, providers: Sequence[str]) -> list[str]:
@@ -672,6 +674,7 @@ def run_sweep(
     time_limit: float | None = None,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    chart: bool = True,
 ) -> SweepResult:
     """Run a sweep (see the module docstring); raise :class:`SweepError` for bad usage and
     :class:`planner.InstanceError` for an invalid instance file.
@@ -751,8 +754,28 @@ def run_sweep(
             _write_sensitivity(target / SENSITIVITY_CSV, result.sensitivity)
     result.summary = summarise(inst, path, data, design, vary, result, complete, providers)
     _write_json(target / SWEEP_JSON, result.summary)
+    result.chart = _draw_chart(target, echo) if chart else _drop_chart(target)
     echo(render_summary(result, inst))
     return result
+
+
+def _draw_chart(target: Path, echo: Callable[[str], None]) -> Path | None:
+    """Draw ``sweep.png`` (:mod:`planner.sweep_chart`); a chart that cannot be drawn is
+    said, and the sweep's files stand."""
+    from .report import ReportError
+    from .sweep_chart import SweepChartError, write_sweep_chart
+
+    try:
+        return write_sweep_chart(target)
+    except (SweepChartError, ReportError, OSError) as err:
+        echo(f"no {SWEEP_PNG}: {err}")
+        return None
+
+
+def _drop_chart(target: Path) -> None:
+    """Without a chart, an earlier run's ``sweep.png`` (of other rows) is removed."""
+    (target / SWEEP_PNG).unlink(missing_ok=True)
+    return None
 
 
 def _safe(name: str) -> str:
@@ -1077,6 +1100,7 @@ def render_summary(result: SweepResult, inst: Instance) -> str:
                 lines.append(f"  {entry['rank']}. {entry['path']:<{width}}  total {entry['total']:.3f} "
                              f"[{entry['total_low']:.3f}, {entry['total_high']:.3f}]; "
                              f"first-order {entry['first_order']:.3f}")
-    files = [SWEEP_CSV, SWEEP_JSON] + ([SENSITIVITY_CSV] if result.sensitivity else [])
+    files = [SWEEP_CSV, SWEEP_JSON] + ([SENSITIVITY_CSV] if result.sensitivity else []) + (
+        [SWEEP_PNG] if result.chart else [])
     lines.append(f"Wrote {', '.join(files)} to {result.out}")
     return "\n".join(lines)

@@ -396,3 +396,21 @@ def test_apply_changes_leaves_the_instance_data_as_it_was():
     assert changed["providers"]["microsoft"]["contracts"]["on_demand"]["price"] is not series
     assert changed["finance"] == {"initial_cash": 100.0, "debt": {"limit": 4.0}}
     assert changed["providers"]["stargate"] is data["providers"]["stargate"]  # untouched parts are shared
+
+
+def test_the_sweep_draws_its_chart_and_resumes_beside_it(small, tmp_path):
+    out = tmp_path / "charted"
+    args = ["--vary", "workloads.training.demand=1,50", "--vary", "workloads.inference.revenue=x0.5,x1"]
+    result = run(small, *args, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Wrote sweep.csv, sweep.json, sweep.png to" in result.output
+    png = (out / "sweep.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    # a rerun (nothing left to solve) accepts the folder with its chart and redraws it the same
+    again = run(small, *args, "--out", out)
+    assert again.exit_code == 0 and "nothing left to solve" in again.output
+    assert (out / "sweep.png").read_bytes() == png
+    # --no-chart leaves no chart of other rows behind
+    assert run(small, *args, "--out", out, "--no-chart").exit_code == 0
+    assert not (out / "sweep.png").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.json"]
