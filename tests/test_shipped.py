@@ -66,3 +66,17 @@ def test_committed_results_are_fresh(solved):
                     f"{name}.csv column {column} is stale; {hint}"
                 )
     assert check_folder(inst, folder) == []
+
+
+def test_committed_sweep_is_fresh(tmp_path):
+    """results/openai-2025-sweep/ (the README's grid) is what its recorded command gives."""
+    from planner.sweep import run_sweep
+
+    folder = ROOT / "results" / "openai-2025-sweep"
+    recorded = json.loads((folder / "sweep.json").read_text())
+    hint = ("rerun: planner sweep instances/openai-2025.yaml " + " ".join(f"--vary {v}" for v in recorded["vary"]))
+    result = run_sweep(ROOT / recorded["instance_file"], recorded["vary"], out=tmp_path / "sweep", progress=False,
+                       echo=lambda _: None, chart=False)
+    assert result.code == 0
+    assert (tmp_path / "sweep" / "sweep.csv").read_bytes() == (folder / "sweep.csv").read_bytes(), hint
+    assert (folder / "sweep.png").read_bytes().startswith(b"\x89PNG")
