@@ -329,11 +329,11 @@ def _draw_sensitivity(sub, data: SweepData) -> None:
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", visible=True)
     ax.set_xlabel("Sobol' index of the objective")
-    ax.legend(loc="lower right", fontsize=8.5, framealpha=0.9)
-    note = "bar: total index (share of the objective's variance),\n95% interval; diamond: first-order index"
+    # the note says what the marks are (a legend would cover the lowest-ranked bars)
+    note = "bar: total index, with its 95% interval\ndiamond: first-order index"
     if any(v < 0 for v in (*total, *first) if math.isfinite(v)):
         note += "\n(estimates below 0 are drawn at 0)"
-    ax.set_title(note, loc="left", fontsize=9, fontweight="normal", color="#444444")
+    ax.set_title(note, loc="right", fontsize=9, fontweight="normal", color="#444444")
     sub.suptitle("What drives the objective (Sobol', rank 1 on top)", fontsize=11, fontweight="bold")
 
 
