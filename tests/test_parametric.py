@@ -237,3 +237,13 @@ def test_the_sweep_uses_the_fast_path_once_per_process():
     assert sweep._program(data, ("workloads.inference.revenue",)) is program  # built once
     assert sweep.solve_variant(data, changes) == first
     assert math.isfinite(first["objective"])
+
+
+def test_a_changed_instance_gets_its_own_program():
+    data = copy.deepcopy(BASE)
+    changes = [("workloads.inference.revenue", 4.0)]
+    before = sweep.solve_variant(data, changes)
+    data["workloads"]["inference"]["demand"] = 2.0  # the same dict, other content
+    after = sweep.solve_variant(data, changes)
+    assert after == fresh_outcome(validate_instance(with_values(data, dict(changes))))
+    assert after != before
