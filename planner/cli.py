@@ -155,9 +155,7 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
     from .results import RESULT_FILES
 
     typer.echo(f"Wrote {len(RESULT_FILES)} files to {_display_path(written)}")
-    if report and inst.scenarios is not None:
-        typer.echo("(no report for scenario instances yet: the charts draw one plan)")
-    elif report and _write_report(written, "html") != OPTIMAL:
+    if report and _write_report(written, "html") != OPTIMAL:
         return INVALID, "optimal, but the report failed"
     money = inst.units.money
     return OPTIMAL, f"optimal, {plan.objective} = {plan.objective_value:,.4f} {money}"
@@ -200,11 +198,11 @@ def diagnose(
     raise typer.Exit(OPTIMAL if result.status == "feasible" else INFEASIBLE)
 
 
-def _write_report(folder: Path, fmt: str) -> int:
+def _write_report(folder: Path, fmt: str, case: str | None = None) -> int:
     from .report import ReportError, write_report
 
     try:
-        written = write_report(folder, fmt)
+        written = write_report(folder, fmt, case=case)
     except ReportError as err:
         _err(f"error: {err}")
         return INVALID
@@ -224,9 +222,17 @@ def report_command(
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="html: report.html and the charts; png: only the charts.")
     ] = ReportFormat.html,
+    case: Annotated[
+        Optional[str],
+        typer.Option("--case", help="Scenario results: the case the per-plan charts draw (default: the most probable).",
+                     show_default=False),
+    ] = None,
 ) -> None:
-    """Draw the charts of a results folder and write a one-file HTML report beside them."""
-    raise typer.Exit(_write_report(results_dir, fmt.value))
+    """Draw the charts of a results folder and write a one-file HTML report beside them.
+
+    For scenario results (MODEL.md §5) the first chart compares the cases' cumulative
+    losses, the report lists every case, and the other charts draw one case."""
+    raise typer.Exit(_write_report(results_dir, fmt.value, case))
 
 
 @app.command()

@@ -17,6 +17,23 @@ is there) and writes, beside those files:
   no network needed): the objective, key figures, three binding constraints in
   sentences, the charts and a per-year table.
 
+Scenario results (MODEL.md §5: a ``case`` column in every table, ``cases``,
+``expected_objective``, ``cvar`` and ``commit_years`` in summary.json) get, first,
+
+* ``report-cases.png``     the cumulative loss of every case per year (probabilities in
+  the legend), the committed years shaded and the probability-weighted mean dashed;
+
+then the charts above drawn for **one case**: the most probable (the first of equals),
+or ``case=`` of :func:`write_report`. Their titles and captions name it; duals.csv is cut
+to that case's rows plus the shared constraints' (blank case). One case rather than small
+multiples of every case: the per-plan charts are already dense (stacked providers,
+demand lines, a legend and a note beside each), and four panels in one 1200×675 PNG
+would leave them unreadable, while every draw function is reused unchanged; the cases
+are compared in the first chart and in the HTML's table of cases. ``report.html`` then
+states the expected objective, CVaR and committed years, a table of the cases
+(probability, objective, cumulative loss, peak, final cash), and the drawn case's key
+figures, binding constraints and per-year table. Plain results are drawn as before.
+
 Only the results folder is read, never the instance: whatever the folder does not hold
 (``min_cash``, debt limits, capacity limits, prices) is inferred and said to be so, or
 comes from ``duals.csv``.
@@ -27,8 +44,8 @@ matplotlib and pandas are imported inside the functions, so importing this modul
 cheap and ``planner --help`` stays fast.
 
 Adding a chart: write ``_draw_x(fig, results) -> caption`` and append a :class:`Chart`
-to :data:`CHARTS` (with ``applies`` when it only makes sense for some folders — e.g. a
-per-case chart for scenario results, MODEL.md §5, once those exist).
+to :data:`CHARTS` (with ``applies`` when it only makes sense for some folders, and
+``per_plan=False`` when it draws every case of scenario results rather than one plan).
 """
 
 from __future__ import annotations
@@ -92,7 +109,8 @@ _NEEDED = {
     ),
     "duals.csv": ("family", "year", "provider", "workload", "shadow_price", "unit", "meaning"),
 }
-_TEXT_COLUMNS = {"provider", "source", "workload", "family", "unit", "meaning", "contract", "term"}
+_TEXT_COLUMNS = {"provider", "source", "workload", "family", "unit", "meaning", "contract", "term", "case"}
+_PLAN_TABLES = ("procurement", "capacity", "usage", "service", "finance")
 _SUMMARY_KEYS = ("objective", "objective_value", "years")
 
 
@@ -115,10 +133,21 @@ class Results:
     providers: list[str]
     workloads: list[str]
     colours: dict[str, str] = field(default_factory=dict)
+    case: str | None = None         # scenario results: the case the per-plan charts draw
+    case_finance: Any | None = None  # scenario results: finance.csv, every case's rows
 
     @property
     def name(self) -> str:
         return str(self.summary.get("instance") or self.folder.name)
+
+    @property
+    def cases(self) -> dict[str, dict[str, Any]]:
+        """summary.json's ``cases`` (MODEL.md §5), empty for a plain plan."""
+        return self.summary.get("cases") or {}
+
+    @property
+    def is_scenario(self) -> bool:
+        return self.case is not None
 
     def pivot(self, table: str, column: str, by: str = "provider"):
         """``table``'s ``column`` as a year × provider (or workload) frame, summed, every
@@ -133,8 +162,11 @@ class Results:
         return self.tables["finance"].set_index("year")[column].reindex(self.years, fill_value=0.0).astype(float)
 
 
-def load_results(results_dir: str | Path) -> Results:
-    """Read and check a results folder; :class:`ReportError` names what is wrong."""
+def load_results(results_dir: str | Path, case: str | None = None) -> Results:
+    """Read and check a results folder; :class:`ReportError` names what is wrong.
+
+    For scenario results the tables (and duals.csv) are cut down to one case's rows:
+    ``case``, or by default the most probable case (the first of equals)."""
     import pandas as pd
 
     folder = Path(results_dir)
@@ -143,11 +175,15 @@ def load_results(results_dir: str | Path) -> Results:
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a results folder (not a folder)")
     summary = _read_summary(folder / "summary.json")
-    tables = {}
-    for filename in ("procurement.csv", "capacity.csv", "usage.csv", "service.csv", "finance.csv"):
-        tables[filename[:-4]] = _read_table(folder / filename, pd)
+    scenario = "cases" in summary
+    tables = {name: _read_table(folder / f"{name}.csv", pd, scenario) for name in _PLAN_TABLES}
     duals_path = folder / "duals.csv"
     duals = _read_table(duals_path, pd) if duals_path.exists() else None
+    all_finance = tables["finance"]
+    chosen = _check_cases(folder, summary, tables, case)
+    if chosen is not None:
+        tables = {name: _case_rows(frame, chosen) for name, frame in tables.items()}
+        duals = None if duals is None else _case_rows(duals, chosen)
 
     first, last = summary["years"]
     years = list(range(first, last + 1))
@@ -162,6 +198,7 @@ def load_results(results_dir: str | Path) -> Results:
         folder=folder, summary=summary, tables=tables, duals=duals, years=years,
         money=str(units.get("money") or "money"), capacity_unit=str(units.get("capacity") or "capacity"),
         providers=providers, workloads=workloads,
+        case=chosen, case_finance=all_finance if chosen is not None else None,
     )
     results.colours = {p: _PROVIDER_COLOURS[i % len(_PROVIDER_COLOURS)] for i, p in enumerate(providers)}
     return results
@@ -181,8 +218,12 @@ def _read_summary(path: Path) -> dict[str, Any]:
     for key in _SUMMARY_KEYS:
         if key not in summary:
             raise ReportError(f"{path} has no {key!r}")
-    if "cases" in summary:
-        raise ReportError(f"{path}: scenario results (MODEL.md §5) are not supported by the report yet")
+    cases = summary.get("cases")
+    if "cases" in summary and not (
+        isinstance(cases, dict) and cases
+        and all(isinstance(c, dict) and _is_number(c.get("probability")) for c in cases.values())
+    ):
+        raise ReportError(f"{path}: 'cases' must map each case to its figures, with a 'probability'")
     if summary.get("status", "optimal") != "optimal":
         raise ReportError(f"{path}: the plan is {summary.get('status')}, there is nothing to report")
     years = summary["years"]
@@ -195,7 +236,9 @@ def _read_summary(path: Path) -> dict[str, Any]:
     return summary
 
 
-def _read_table(path: Path, pd):
+def _read_table(path: Path, pd, scenario: bool | None = None):
+    """Read and check a table; ``scenario``: whether it must have a ``case`` column (None:
+    either way, as duals.csv)."""
     if not path.is_file():
         raise ReportError(f"{path} is missing: not a complete results folder")
     try:
@@ -206,8 +249,11 @@ def _read_table(path: Path, pd):
         raise ReportError(f"{path} is not a readable CSV table: {str(err).splitlines()[0]}") from None
     except OSError as err:
         raise ReportError(f"cannot read {path}: {err.strerror or err}") from None
+    if scenario is not None and ("case" in frame.columns) != scenario:
+        raise ReportError(f"{path} lacks the column case (summary.json has 'cases')" if scenario else
+                          f"{path}: scenario results (a 'case' column, MODEL.md §5) but summary.json has no 'cases'")
     if "case" in frame.columns:
-        raise ReportError(f"{path}: scenario results (a 'case' column, MODEL.md §5) are not supported by the report yet")
+        frame["case"] = frame["case"].fillna("").astype(str)
     missing = [c for c in _NEEDED[path.name] if c not in frame.columns]
     if missing:
         raise ReportError(f"{path} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
@@ -229,6 +275,35 @@ def _read_table(path: Path, pd):
     return frame
 
 
+def _check_cases(folder: Path, summary: dict[str, Any], tables: dict[str, Any], case: str | None) -> str | None:
+    """The case to draw: ``case``, by default the most probable; None for a plain plan."""
+    cases = summary.get("cases")
+    if not cases:
+        if case is not None:
+            raise ReportError(f"{folder} holds a plain plan, not scenario results: there is no case {case!r}")
+        return None
+    missing = [n for n in cases if n not in set(tables["finance"]["case"])]
+    if missing:
+        raise ReportError(f"{folder / 'finance.csv'} has no rows for the case{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    if case is None:
+        return max(cases, key=lambda n: cases[n]["probability"])  # the first of equals
+    if case not in cases:
+        raise ReportError(f"{folder / 'summary.json'} has no case {case!r} (cases: {', '.join(cases)})")
+    return case
+
+
+def _case_rows(frame, case: str):
+    """One case's rows without the ``case`` column; in duals.csv also the rows of shared
+    constraints (blank case). A table without a ``case`` column is returned as is."""
+    if "case" not in frame.columns:
+        return frame
+    return frame[frame["case"].isin([case, ""])].drop(columns="case").reset_index(drop=True)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _ordered(column) -> list[str]:
     return list(dict.fromkeys(str(v) for v in column if str(v)))
 
@@ -247,6 +322,7 @@ class Chart:
     heading: str
     draw: Callable[[Any, Results], str]
     applies: Callable[[Results], bool] = lambda results: True
+    per_plan: bool = True  # draws one plan: for scenario results, the chosen case's
 
 
 @dataclass
@@ -300,9 +376,31 @@ def _render(chart: Chart, results: Results) -> RenderedChart:
     fig = Figure(figsize=(PNG_SIZE[0] / _DPI, PNG_SIZE[1] / _DPI), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     caption = chart.draw(fig, results)
+    if results.is_scenario and chart.per_plan:
+        caption = _name_the_case(fig, chart, results) + caption
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": "planner report (matplotlib Agg)"})
     return RenderedChart(chart, buffer.getvalue(), caption)
+
+
+def _name_the_case(fig, chart: Chart, r: Results) -> str:
+    """Add the drawn case to a per-plan chart's title; return the caption's first words."""
+    probability = _percent(r.cases[r.case]["probability"])
+    # on a line of its own: a longer first line would run into a legend outside the axes
+    fig.suptitle(f"{fig.get_suptitle()}\ncase {_tex(r.case)} (probability {probability})")
+    text = (f"Case {r.case} (probability {probability}), one of the {len(r.cases)} cases; the first chart compares "
+            "them all. ")
+    if chart.key == "shadow_prices":
+        text += ("Shadow prices of scenario results are of the whole objective: a case's constraint is worth about its "
+                 "probability (and its weight in the CVaR tail) times what it would be worth to the case alone; rows of "
+                 "the shared, committed decisions are included. ")
+    return text
+
+
+def _percent(probability: float) -> str:
+    """0.5 -> '50%', 0.125 -> '12.5%'."""
+    whole = abs(probability * 100 - round(probability * 100)) < 1e-6
+    return f"{probability:.0%}" if whole else f"{probability:.1%}"
 
 
 def _tex(text: Any) -> str:
@@ -328,6 +426,71 @@ def _titles(fig, ax, title: str, note: str | None = None, width: int = 110) -> N
     if note:
         lines = [textwrap.fill(part, width) for part in note.split("\n")]
         ax.set_title(_tex("\n".join(lines)), loc="left", fontsize=9, fontweight="normal", color="#444444")
+
+
+# -- 0. cumulative loss by case (scenario results) ----------------------------------
+
+# Case colours (Paul Tol's "bright"), distinct in hue from the provider colours' order.
+_CASE_COLOURS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB"]
+_COMMITTED = "#ECECEC"
+
+
+def cumulative_loss_by_case(results: Results):
+    """finance.csv's cumulative loss as a year × case frame (summary.json's case order),
+    and its probability-weighted mean per year."""
+    import pandas as pd
+
+    wide = results.case_finance.pivot_table(index="year", columns="case", values="cumulative_loss", aggfunc="sum")
+    wide = wide.reindex(index=results.years, columns=list(results.cases), fill_value=0.0).astype(float)
+    probability = pd.Series({n: float(c["probability"]) for n, c in results.cases.items()})
+    return wide, wide.mul(probability, axis=1).sum(axis=1)
+
+
+def committed_years(results: Results) -> list[int]:
+    """The first ``commit_years`` planning years (MODEL.md §5): their signings and builds
+    are one decision for every case. Every year when summary.json does not say."""
+    n = results.summary.get("commit_years")
+    n = len(results.years) if not _is_number(n) else max(0, min(int(n), len(results.years)))
+    return results.years[:n]
+
+
+def _draw_cases(fig, r: Results) -> str:
+    from matplotlib.transforms import blended_transform_factory
+
+    ax = fig.add_subplot()
+    by_case, expected = cumulative_loss_by_case(r)
+    committed = committed_years(r)
+    if committed:
+        ax.axvspan(committed[0] - 0.5, committed[-1] + 0.5, color=_COMMITTED, zorder=0)
+        ax.text((committed[0] + committed[-1]) / 2, 0.97, "committed plan", ha="center", va="top", fontsize=9,
+                color="#555555", fontweight="bold", transform=blended_transform_factory(ax.transData, ax.transAxes))
+    for i, (n, case) in enumerate(r.cases.items()):
+        ax.plot(r.years, by_case[n].to_numpy(), color=_CASE_COLOURS[i % len(_CASE_COLOURS)], marker="o", markersize=5,
+                linewidth=1.8, label=f"{_tex(n)} ({_percent(case['probability'])})")
+    ax.plot(r.years, expected.to_numpy(), color="black", linestyle="--", linewidth=3.2,
+            label="expected\n(probability-weighted)")
+    ax.axhline(0, color="#555555", linewidth=0.8)
+    low, high = min(0.0, float(by_case.min().min())), max(0.0, float(by_case.max().max()))
+    span = (high - low) or 1.0
+    ax.set_ylim(low - 0.05 * span * (low < 0), high + 0.12 * span)  # room for the shaded band's label
+    ax.set_ylabel(f"cumulative loss ({_tex(r.money)})")
+    _years_axis(ax, r.years)
+    years = f"{'year' if len(committed) == 1 else 'years'} {_year_list(committed)}" if committed else ""
+    shared = (f"Shaded: the committed {years}, whose signings and builds are one decision shared by "
+              "every case; later years adapt to each case." if committed else
+              "No year is committed: every case has its own signings and builds from the first year.")
+    _titles(fig, ax, f"Cumulative loss by case ({r.money})",
+            f"Lines: each case's cumulative loss at the end of each year (legend: its probability); dashed: the "
+            f"probability-weighted mean.\n{shared}")
+    fig.legend(loc="outside right upper", frameon=False, title="case (probability)")
+    last = r.years[-1]
+    worst = by_case.loc[last].idxmax()
+    return (f"The cumulative loss of each of the {len(r.cases)} cases at the end of each year in {r.money} (finance.csv), "
+            f"and its probability-weighted mean (dashed), which ends {last} at {_num(float(expected.loc[last]))} {r.money}; "
+            f"the worst case then is {worst} at {_num(float(by_case.loc[last, worst]))} {r.money}. "
+            + (f"The shaded {years} {'is' if len(committed) == 1 else 'are'} the committed plan: what is signed and "
+               "built there is the same in every case, so the cases differ there only through how that capacity is used and what it earns."
+               if committed else "No year is committed, so each case's plan is its own."))
 
 
 # -- 1. capacity ---------------------------------------------------------------------
@@ -721,9 +884,9 @@ def _draw_shadow_prices(fig, r: Results) -> str:
             "over the plan's median efficiency. Bars are in the provider's colour; grey: not tied to a provider.")
 
 
-#: The charts, in report order. Scenario results (MODEL.md §5) would add e.g. a per-case
-#: cumulative-loss chart here with ``applies=lambda r: <folder has cases>``.
+#: The charts, in report order. The per-plan charts draw one case of scenario results.
 CHARTS: list[Chart] = [
+    Chart("cases", "report-cases.png", "Cumulative loss by case", _draw_cases, lambda r: r.is_scenario, per_plan=False),
     Chart("capacity", "report-capacity.png", "Capacity and demand", _draw_capacity),
     Chart("spend", "report-spend.png", "Spend and take-or-pay", _draw_spend),
     Chart("finance", "report-finance.png", "Revenue, loss and cash", _draw_finance),
@@ -958,13 +1121,19 @@ def build_html(r: Results, charts: list[RenderedChart]) -> str:
         f'<p class="meta">Planning years {r.years[0]}–{r.years[-1]} · status {e(str(s.get("status", "optimal")))} · '
         f"money in {e(r.money)}, capacity in {e(r.capacity_unit)}, demand in compute units"
         + (f" · solved by {e(str(s['solver']))}" if s.get("solver") else "")
+        + (f" · {len(r.cases)} cases" if r.is_scenario else "")
         + f" · results folder <code>{e(r.folder.name)}</code></p>",
     ]
-    body = ["<h2>Objective</h2>", f"<p>{e(objective_sentence(r))}</p>", "<h2>Key figures</h2>", "<ul>"]
-    body += [f"<li>{e(line)}</li>" for line in key_figures(r)]
-    body.append("</ul>")
+    if r.is_scenario:
+        body = _scenario_sections(r)
+    else:
+        body = ["<h2>Objective</h2>", f"<p>{e(objective_sentence(r))}</p>", "<h2>Key figures</h2>", "<ul>"]
+        body += [f"<li>{e(line)}</li>" for line in key_figures(r)]
+        body.append("</ul>")
     sentences, source = binding_constraints(r)
     body.append("<h2>What binds</h2>")
+    if r.is_scenario:
+        body.append(f'<p class="note">In case {e(r.case)}, with the shared (committed) decisions.</p>')
     if sentences:
         body += ["<ol>"] + [f"<li>{e(line)}</li>" for line in sentences] + ["</ol>"]
     else:
@@ -983,12 +1152,104 @@ def build_html(r: Results, charts: list[RenderedChart]) -> str:
             f"{e(c.caption)} (Also saved as <code>{e(c.chart.filename)}</code>.)</figcaption></figure>"
         )
     body.append("<h2>Per year</h2>")
+    if r.is_scenario:
+        body.append(f'<p class="note">Case {e(r.case)}.</p>')
     body.append(_year_table(r))
     body.append('<p class="note">Capacity columns: active capacity per provider; demand and served in compute units.</p>')
     body.append("<details><summary>summary.json</summary><pre>"
                 + e(json.dumps(s, indent=2, ensure_ascii=False)) + "</pre></details>")
     body.append("</body></html>")
     return "\n".join(head + body) + "\n"
+
+
+def _scenario_sections(r: Results) -> list[str]:
+    """The objective and key figures of scenario results (MODEL.md §5): the expected
+    objective, CVaR, the committed years, a table of the cases, and the drawn case's
+    figures."""
+    e = html.escape
+    drawn = "the most probable" if r.case == max(r.cases, key=lambda n: r.cases[n]["probability"]) else "the chosen case"
+    body = ["<h2>Objective</h2>", f"<p>{e(scenario_objective_sentence(r))}</p>", "<h2>Key figures</h2>", "<ul>"]
+    body += [f"<li>{e(line)}</li>" for line in scenario_key_figures(r)]
+    body += ["</ul>", _case_table(r),
+             f'<p class="note">Objective: the case\'s own objective (as in summary.json); cumulative loss, peak and final '
+             f"cash in {e(r.money)}. The charts after the first and the sections below draw case {e(r.case)}, {drawn}.</p>",
+             f"<h3>Case {e(r.case)}</h3>", "<ul>"]
+    body += [f"<li>{e(line)}</li>" for line in key_figures(r)]
+    return body + ["</ul>"]
+
+
+def scenario_objective_sentence(r: Results) -> str:
+    s, money = r.summary, r.money
+    risk = s.get("risk") if isinstance(s.get("risk"), dict) else {}
+    weight, alpha = risk.get("weight", 0.0), risk.get("alpha")
+    if s["objective"] == "peak_cumulative_loss":
+        each = "peak cumulative loss"
+    elif s["objective"] == "cumulative_loss":
+        discounted = any(_is_number(c.get("objective_value")) and _is_number(c.get("cumulative_loss"))
+                         and abs(c["objective_value"] - c["cumulative_loss"]) > 1e-6 * max(1.0, abs(c["cumulative_loss"]))
+                         for c in r.cases.values())
+        each = f"{'discounted ' if discounted else ''}cumulative loss over {r.years[0]}–{r.years[-1]}"
+    else:
+        each = str(s["objective"])
+    value = f"{_num(float(s['objective_value']))} {money}"
+    if _is_number(weight) and weight > 0:
+        return (f"One plan for {len(r.cases)} cases minimises (1 − λ) × the expected case objective + λ × its CVaR at "
+                f"α = {alpha:g} (λ = {weight:g}), a case's objective being its {each}: the optimum is {value}.")
+    return (f"One plan for {len(r.cases)} cases minimises the expected (probability-weighted) {each}: "
+            f"the optimum is {value}.")
+
+
+def scenario_key_figures(r: Results) -> list[str]:
+    s, money = r.summary, r.money
+    risk = s.get("risk") if isinstance(s.get("risk"), dict) else {}
+    weight, alpha = risk.get("weight", 0.0), risk.get("alpha")
+    out = []
+    if _is_number(s.get("expected_objective")):
+        out.append(f"Expected objective: {_num(float(s['expected_objective']))} {money}, the probability-weighted mean of "
+                   "the cases' objectives.")
+    if _is_number(s.get("cvar")):
+        tail = f" at α = {alpha:g}, the mean case objective over the worst {_percent(1 - alpha)} of probability" if _is_number(alpha) else ""
+        out.append(f"CVaR{tail}: {_num(float(s['cvar']))} {money}; "
+                   + (f"it weighs {weight:g} in the objective." if _is_number(weight) and weight > 0
+                      else "reported only (risk weight 0: the objective is the expected value)."))
+    committed = committed_years(r)
+    if not committed:
+        out.append("Committed years: none; every case has its own signings and builds from the first year.")
+    else:
+        out.append(f"Committed years: {_year_list(committed)} (commit_years {len(committed)}); their signings and builds "
+                   "are one decision shared by every case" + ("." if committed == r.years else "; later years adapt to each case."))
+    return out
+
+
+def case_figures(r: Results) -> list[dict[str, Any]]:
+    """Per case: probability, objective, cumulative loss and peak (summary.json), final
+    cash (summary.json, else finance.csv's last year)."""
+    finance = r.case_finance
+    rows = []
+    for n, c in r.cases.items():
+        cash = finance[finance["case"] == n].sort_values("year")["cash"]
+        rows.append({
+            "case": n, "probability": float(c["probability"]),
+            **{key: float(c[key]) if _is_number(c.get(key)) else math.nan
+               for key in ("objective_value", "cumulative_loss", "peak_cumulative_loss")},
+            "final_cash": float(c["final_cash"]) if _is_number(c.get("final_cash")) else float(cash.iloc[-1]),
+        })
+    return rows
+
+
+def _case_table(r: Results) -> str:
+    e = html.escape
+    rows = case_figures(r)
+    keys = ("objective_value", "cumulative_loss", "peak_cumulative_loss", "final_cash")
+    mean = {k: sum(row["probability"] * row[k] for row in rows) for k in keys}
+    columns = ["case", "probability", "objective", "cumulative loss", "peak cumulative loss", "final cash"]
+    out = ["<table><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in columns) + "</tr></thead><tbody>"]
+    for name, probability, values in [(row["case"], _percent(row["probability"]), row) for row in rows] + [
+            ("expected (probability-weighted)", "100%", mean)]:
+        cells = [name, probability] + [f"{values[k]:,.2f}" if math.isfinite(values[k]) else "–" for k in keys]
+        out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
 
 
 def _year_table(r: Results) -> str:
@@ -1017,7 +1278,7 @@ def _year_table(r: Results) -> str:
 # ======================================================================================
 
 
-def write_report(results_dir: Path, fmt: str = "html") -> list[Path]:
+def write_report(results_dir: Path, fmt: str = "html", case: str | None = None) -> list[Path]:
     """Write the report into ``results_dir``; return the written paths.
 
     ``fmt="html"``: ``report.html`` (self-contained) and the chart PNGs; ``"png"``: only
@@ -1025,11 +1286,12 @@ def write_report(results_dir: Path, fmt: str = "html") -> list[Path]:
     PNG of an earlier report that no longer applies (the shadow prices, when duals.csv
     has gone) is removed so the folder is not left with a stale chart. Raises
     :class:`ReportError` (one line, naming the file) for a missing or malformed file, an
-    unknown format, or a folder that cannot be written.
+    unknown format, or a folder that cannot be written. ``case``: the case of scenario
+    results the per-plan charts draw (default: the most probable, see :func:`load_results`).
     """
     if fmt not in FORMATS:
         raise ReportError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    results = load_results(results_dir)
+    results = load_results(results_dir, case)
     folder = results.folder
     charts = render_charts(results)
     outputs = [(folder / c.chart.filename, c.png) for c in charts]

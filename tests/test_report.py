@@ -4,7 +4,9 @@ Folders are solved into tmp_path (never results/). Every PNG must decode at the 
 pixel size and not be blank; the HTML must hold the objective value and every year and
 load nothing from the network; a folder missing a file is a ReportError naming it;
 duals.csv present (hand-made here, since another module writes it) gives the
-shadow-price chart, absent gives none and nothing breaks.
+shadow-price chart, absent gives none and nothing breaks. Scenario results (MODEL.md §5)
+get the cumulative-loss-by-case chart first, the other charts for one case, and the
+expected objective, CVaR and a table of the cases in the HTML.
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import planner
 from planner import report
+from planner.cli import app
 from planner.report import CHARTS, PNG_SIZE, REPORT_FILES, ReportError, write_report
+
+from .conftest import BASE, write_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHADOW = "report-shadow-prices.png"
-BASE_CHARTS = [c.filename for c in CHARTS if c.key != "shadow_prices"]
+CASES = "report-cases.png"
+BASE_CHARTS = [c.filename for c in CHARTS if c.key not in ("shadow_prices", "cases")]
 TABLE_FILES = ["summary.json", "procurement.csv", "capacity.csv", "usage.csv", "service.csv", "finance.csv"]
 
 #: Hand-made duals.csv in the columns the brief names (no ``contract`` column): two
@@ -347,3 +354,157 @@ def test_a_value_per_money_column_in_duals_sets_the_ranking(tmp_path):
     folder = solve_into(ROOT / "instances" / "toy.yaml", tmp_path / "toy", duals=ranked_text)
     sentences, _ = report.binding_constraints(report.load_results(folder))
     assert sentences[0].startswith("A minimum cash 1 USD billion lower at the end of 2026")
+
+
+# --------------------------------------------------------------------------------------
+# Scenario results (MODEL.md §5)
+# --------------------------------------------------------------------------------------
+
+
+def with_cases(data: dict, cases: dict, commit_years: int | None = 1, weight: float = 0.3) -> dict:
+    data = copy.deepcopy(data)
+    data["scenarios"] = {"risk": {"alpha": 0.8, "weight": weight}, "cases": cases}
+    if commit_years is not None:
+        data["scenarios"]["commit_years"] = commit_years
+    return data
+
+
+#: conftest's BASE with two cases: inference demand booms, or earns less.
+SMALL_CASES = with_cases(BASE, {
+    "steady": {"probability": 0.6},
+    "bust": {"probability": 0.4, "set": {"workloads.inference.revenue": 1.0,
+                                         "workloads.inference.demand": {2025: 3.0, "2026-2027": 1.0}}},
+})
+
+
+@pytest.fixture(scope="module", params=["small", "openai-2025-uncertain"])
+def scenario(request, tmp_path_factory):
+    source = copy.deepcopy(SMALL_CASES) if request.param == "small" else ROOT / "instances" / f"{request.param}.yaml"
+    folder = solve_into(source, tmp_path_factory.mktemp(request.param) / "out")
+    return folder, write_report(folder)
+
+
+def test_scenario_report_writes_the_cases_chart_first_then_the_plan_charts(scenario):
+    folder, written = scenario
+    assert [p.name for p in written] == ["report.html", CASES] + BASE_CHARTS + ([SHADOW] if has_dual_rows(folder) else [])
+    for path in written[1:]:
+        assert_good_png(path)
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_scenario_html_states_every_case_cvar_expected_objective_and_commit_years(scenario):
+    import json
+
+    folder, written = scenario
+    summary = json.loads((folder / "summary.json").read_text())
+    money = summary["units"]["money"]
+    page = html_of(folder)
+    for name, case in summary["cases"].items():
+        assert f"<td>{name}</td>" in page, name
+        assert f"<td>{case['objective_value']:,.2f}</td>" in page
+    assert f"Expected objective: {report._num(summary['expected_objective'])} {money}" in page
+    assert "CVaR at α = 0.8" in page and f"{report._num(summary['cvar'])} {money}" in page
+    assert f"the optimum is {report._num(summary['objective_value'])} {money}" in page
+    first = summary["years"][0]
+    committed = report._year_list(range(first, first + summary["commit_years"]))
+    assert f"Committed years: {committed} (commit_years {summary['commit_years']})" in page
+    for section in ("Objective", "Key figures", "What binds", "Charts", "Per year"):
+        assert f"<h2>{section}</h2>" in page
+    # self-contained, and every chart embedded as written
+    assert not re.search(r"https?://", page) and not re.search(r"<(script|link|iframe)\b", page, re.I)
+    sources = re.findall(r'<img src="data:image/png;base64,([^"]*)"', page)
+    assert [base64.b64decode(s) for s in sources] == [p.read_bytes() for p in written[1:]]
+
+
+def test_the_plan_charts_draw_the_most_probable_case(scenario):
+    folder, _ = scenario
+    results = report.load_results(folder)
+    cases = results.cases
+    assert results.case == max(cases, key=lambda n: cases[n]["probability"])
+    assert "case" not in results.tables["finance"].columns
+    assert results.duals is None or "case" not in results.duals.columns
+    assert f"<h3>Case {results.case}</h3>" in html_of(folder)
+    assert f"Case {results.case} (probability " in html_of(folder)  # the per-plan charts' captions
+
+
+def test_cumulative_loss_by_case_and_its_expected_value(scenario):
+    folder, _ = scenario
+    results = report.load_results(folder)
+    by_case, expected = report.cumulative_loss_by_case(results)
+    assert list(by_case.columns) == list(results.cases) and list(by_case.index) == results.years
+    last = results.years[-1]
+    for name, case in results.cases.items():
+        assert by_case.loc[last, name] == pytest.approx(case["cumulative_loss"], abs=1e-6)
+    assert expected.loc[last] == pytest.approx(results.summary["cumulative_loss"], abs=1e-6)
+    assert report.committed_years(results) == results.years[:results.summary["commit_years"]]
+
+
+def test_another_case_can_be_drawn_and_an_unknown_case_is_an_error(tmp_path):
+    folder = solve_into(copy.deepcopy(SMALL_CASES), tmp_path / "small")
+    written = write_report(folder, case="bust")
+    assert "<h3>Case bust</h3>" in html_of(folder) and "the chosen case" in html_of(folder)
+    for path in written[1:]:
+        assert_good_png(path)
+    with pytest.raises(ReportError, match="has no case 'boom' \\(cases: steady, bust\\)"):
+        write_report(folder, case="boom")
+
+
+def test_no_committed_year_and_one_case(tmp_path):
+    """commit_years 0: nothing shaded; one case of probability 1 is still scenario results."""
+    data = with_cases(BASE, {"only": {"probability": 1.0}}, commit_years=0, weight=0.0)
+    folder = solve_into(data, tmp_path / "one")
+    written = write_report(folder)
+    assert [p.name for p in written][:2] == ["report.html", CASES]
+    for path in written[1:]:
+        assert_good_png(path)
+    page = html_of(folder)
+    assert "No year is committed" in page and "Committed years: none" in page
+    assert "reported only (risk weight 0" in page
+
+
+def test_cases_in_summary_but_not_in_a_table_is_an_error(tmp_path):
+    folder = solve_into(copy.deepcopy(SMALL_CASES), tmp_path / "small")
+    path = folder / "service.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line.split(",", 1)[1] for line in lines) + "\n", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"service\.csv lacks the column case \(summary\.json has 'cases'\)"):
+        write_report(folder)
+    assert not (folder / "report.html").exists()
+
+
+def test_a_case_without_rows_is_named(tmp_path):
+    folder = solve_into(copy.deepcopy(SMALL_CASES), tmp_path / "small")
+    path = folder / "finance.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line for line in lines if not line.startswith("bust,")) + "\n", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"finance\.csv has no rows for the case bust"):
+        write_report(folder)
+
+
+def test_plain_results_get_no_cases_chart(toy_folder, tmp_path):
+    folder = tmp_path / "toy"
+    shutil.copytree(toy_folder, folder)
+    (folder / CASES).write_bytes(b"stale")
+    written = write_report(folder)
+    assert CASES not in [p.name for p in written]
+    assert not (folder / CASES).exists(), "a stale cases chart of earlier scenario results must go"
+    with pytest.raises(ReportError, match="holds a plain plan"):
+        write_report(folder, case="base")
+
+
+def test_solve_with_report_writes_the_scenario_report(tmp_path):
+    instance = write_yaml(tmp_path, SMALL_CASES, "small.yaml")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(instance), "--out", str(out), "--report", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "Wrote the report" in result.output and "no report for scenario" not in result.output
+    assert (out / "report.html").is_file() and (out / CASES).is_file()
+
+
+def test_report_command_draws_the_case_asked_for(tmp_path):
+    folder = solve_into(copy.deepcopy(SMALL_CASES), tmp_path / "small")
+    result = CliRunner().invoke(app, ["report", str(folder), "--case", "bust"])
+    assert result.exit_code == 0, result.output
+    assert "<h3>Case bust</h3>" in html_of(folder)
+    result = CliRunner().invoke(app, ["report", str(folder), "--case", "boom"])
+    assert result.exit_code == 2 and "has no case 'boom'" in result.output
