@@ -49,6 +49,11 @@ from .results import _Values
 from .solver import _INF, ZERO, LinearProgram, LPArrays, SolverFailure, _cost_vector, compile_row
 
 
+#: LPs with more non-zeros than this are solved in HiGHS's thread, so that Ctrl-C stops
+#: a long solve at once (smaller ones take milliseconds).
+INTERRUPTIBLE_NONZEROS = 100_000
+
+
 class NotParametric(Exception):
     """This instance or variant needs a fresh model (the reason is the message)."""
 
@@ -98,6 +103,9 @@ class ParametricProgram:
             # one thread per solve: HiGHS's helper threads only wait for work on an LP this
             # small, and a sweep runs one solve per core (--jobs) anyway
             self.lp.highs.setOptionValue("threads", 1)
+            # a small LP solves in milliseconds: in this thread, without the hand-over to
+            # HiGHS's (about 1 ms); Ctrl-C then stops the sweep when that solve ends
+            self.lp.interruptible = len(self.lp.arrays.index) > INTERRUPTIBLE_NONZEROS
             self.base = self.lp.arrays
             self.n_columns = len(self.base.cost)
             self._find_touched()

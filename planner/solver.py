@@ -152,6 +152,11 @@ class LinearProgram:
     variables that appeared in the model since, and takes its active objective.
     """
 
+    #: Solve in HiGHS's own thread so that Ctrl-C stops it at once (see
+    #: :meth:`_QuietHighs.run_interruptibly`); the hand-over costs about a millisecond,
+    #: which a caller solving many tiny LPs may save (:mod:`planner.parametric`).
+    interruptible = True
+
     def __init__(self, model):
         with PauseGC():  # many small objects, none of them garbage (see build_model)
             self._compile(model)
@@ -270,7 +275,10 @@ class LinearProgram:
         ``"infeasible"``, ``"time_limit"``, or ``"error"`` with HiGHS's status in
         :attr:`message`."""
         self.highs.setOptionValue("time_limit", _INF if time_limit is None else max(time_limit, 0.0))
-        self.highs.run_interruptibly()
+        if self.interruptible:
+            self.highs.run_interruptibly()
+        else:
+            self.highs.run()
         status = self.highs.getModelStatus()
         self.message = self.highs.modelStatusToString(status)
         if status == _STATUS.kOptimal:
