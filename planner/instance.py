@@ -609,6 +609,18 @@ def _set_target(inst: Instance, path: str) -> tuple[list[str], str | None]:
                   "providers.stargate.capacity, providers.microsoft.contracts.on_demand.price)"
 
 
+def field_value(inst: Instance, path: str) -> Any:
+    """The resolved value at a dotted ``path`` (as a case's ``set`` takes) of a validated
+    instance: a series ``{year: number}``, a number, or None when the instance does not
+    give it."""
+    obj: Any = inst
+    for part in path.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
 def _scenario_checks(inst: Instance, data: dict) -> list[tuple[str, str]]:
     """Probabilities, commit_years and every case's ``set``; builds ``inst.cases``."""
     scen = inst.scenarios

@@ -43,7 +43,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn.linear import LinearRepnVisitor
 
-from .instance import Instance
+from .instance import Instance, field_value
 from .model import build_model, first_stage_hold, needs_second_stage
 from .results import _Values
 from .solver import _INF, ZERO, LinearProgram, LPArrays, SolverFailure, _cost_vector, compile_row
@@ -56,17 +56,6 @@ INTERRUPTIBLE_NONZEROS = 100_000
 
 class NotParametric(Exception):
     """This instance or variant needs a fresh model (the reason is the message)."""
-
-
-def field_value(inst: Instance, path: str):
-    """The resolved value at the dotted ``path`` of a validated instance: a series
-    ``{year: number}``, a number, or None when the instance does not give it."""
-    obj: Any = inst
-    for part in path.split("."):
-        obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
 
 
 def parametric_problem(inst: Instance, paths: Sequence[str]) -> str | None:

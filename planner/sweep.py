@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .instance import Instance, InstanceError, _set_target, parse_text, validate_instance
+from .instance import Instance, InstanceError, _set_target, field_value, parse_text, validate_instance
 
 #: The files a sweep folder may hold (anything else there is refused, never deleted).
 SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV = "sweep.csv", "sweep.json", "sensitivity.csv"
@@ -294,26 +294,16 @@ class Variant:
     changes: tuple[tuple[str, Any], ...]  # (path, explicit value) set on the raw data
 
 
-def _current(inst: Instance, path: str):
-    """The resolved value at ``path`` in the validated instance (a series dict, a number, None)."""
-    obj: Any = inst
-    for part in path.split("."):
-        obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
-
-
 def check_path(inst: Instance, spec: GridSpec | DistSpec) -> None:
     """Refuse a path a sweep may not vary (MODEL.md §5's ``set`` rules) or scale."""
     _, reason = _set_target(inst, spec.path)
     if reason:
         raise SweepError(f"--vary {spec.text}: cannot vary {spec.path}: {reason}")
-    if spec.kind == SCALE and _current(inst, spec.path) is None:
+    if spec.kind == SCALE and field_value(inst, spec.path) is None:
         raise SweepError(f"--vary {spec.text}: cannot scale {spec.path}: the instance does not give it; "
                          f"give values instead ({spec.path}=1,2)")
     if spec.kind == SHIFT:
-        current = _current(inst, spec.path)
+        current = field_value(inst, spec.path)
         if not isinstance(current, dict):
             raise SweepError(f"--vary {spec.text}: cannot shift {spec.path}: "
                              + ("the instance does not give it" if current is None else "it is one number, not a series"))
@@ -327,7 +317,7 @@ def explicit_value(inst: Instance, spec, value: float):
     year: ``shifted[t] = series[clamp(t - value, first year, last year)]``."""
     if spec.kind == VALUE:
         return value
-    base = _current(inst, spec.path)
+    base = field_value(inst, spec.path)
     if spec.kind == SHIFT:
         return shifted(base, int(value))
     if isinstance(base, dict):

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 import planner
 import planner.sweep as sweep
-from planner.instance import InstanceError, SETTABLE, validate_instance
+from planner.instance import SETTABLE, InstanceError, field_value, validate_instance
 from planner.model import build_model
-from planner.parametric import NotParametric, ParametricProgram, field_value, parametric_problem
+from planner.parametric import NotParametric, ParametricProgram, parametric_problem
 from planner.solver import LinearProgram
 
 from .conftest import BASE, write_yaml
