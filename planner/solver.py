@@ -274,12 +274,18 @@ class LinearProgram:
         into the variables, those below ``zero`` in absolute value as exact zeros),
         ``"infeasible"``, ``"time_limit"``, or ``"error"`` with HiGHS's status in
         :attr:`message`."""
+        started = time.perf_counter()
         self.highs.setOptionValue("time_limit", _INF if time_limit is None else max(time_limit, 0.0))
-        if self.interruptible:
-            self.highs.run_interruptibly()
-        else:
-            self.highs.run()
+        self._run()
         status = self.highs.getModelStatus()
+        if status == _STATUS.kNotset and self.highs.getOptionValue("threads") != 0:
+            # HiGHS's thread pool is shared by the process and sized once: a later
+            # ``threads`` that differs makes HiGHS refuse to run. Use the pool as it is.
+            self.highs.setOptionValue("threads", 0)
+            self._run()
+            status = self.highs.getModelStatus()
+        if status == _STATUS.kUnknown:
+            status = self._rerun_with_interior_point(time_limit, started)
         self.message = self.highs.modelStatusToString(status)
         if status == _STATUS.kOptimal:
             values = np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
@@ -293,6 +299,27 @@ class LinearProgram:
         if status == _STATUS.kTimeLimit:
             return "time_limit", None
         return "error", None
+
+    def _run(self) -> None:
+        if self.interruptible:
+            self.highs.run_interruptibly()
+        else:
+            self.highs.run()
+
+    def _rerun_with_interior_point(self, time_limit: float | None, started: float):
+        """HiGHS's simplex can stop undecided ("Unknown") on a numerically hard LP, e.g.
+        an efficiency a million times smaller than its neighbours' with a 100 % share
+        required: solve again from scratch with the interior point method (and
+        crossover, so the answer is a vertex with duals), then return to the default."""
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - started), 0.0)
+        self.highs.setOptionValue("time_limit", _INF if left is None else left)
+        self.highs.clearSolver()
+        self.highs.setOptionValue("solver", "ipm")
+        try:
+            self._run()
+        finally:
+            self.highs.setOptionValue("solver", "choose")
+        return self.highs.getModelStatus()
 
     def duals(self) -> dict:
         """HiGHS's row duals ``{ConstraintData: dual}`` of the last optimal solve (see

@@ -1,12 +1,23 @@
-"""Shared helpers for the validation and CLI tests: a small valid instance and a writer."""
+"""Shared helpers for the validation and CLI tests: a small valid instance and a writer.
+
+Hypothesis draws the same examples on every run (profile ``repeatable``), so that the
+suite passes or fails for the code, not for the draw; ``HYPOTHESIS_PROFILE=explore``
+draws new ones each run, to look for new failures (see the README, "Tests").
+"""
 
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
+
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 #: A small valid, feasible instance (3 years, 2 workloads, a rented and a built provider).
 BASE = {

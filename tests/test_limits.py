@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pyomo.environ as pyo
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 import planner
@@ -19,6 +21,8 @@ from planner.model import build_model
 from planner.scaling import scaling_warning
 
 from .conftest import write_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args):
@@ -234,3 +238,25 @@ def test_a_plan_that_misses_a_constraint_says_so(tmp_path, base, monkeypatch):
     assert result.stderr.strip() == "warning: the plan misses minimum_cash 2026 by 0.5 (max_violation in summary.json)"
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["max_violation"], summary["max_violation_constraint"]) == (0.5, "minimum_cash 2026")
+
+
+def test_an_lp_the_simplex_leaves_undecided_is_decided_by_the_interior_point_method(tmp_path):
+    # found by tests/test_fuzz.py: openai-2025 with Microsoft's 2027 efficiency a million
+    # times smaller (1.3e-6, not badly scaled: no warning) and all of 2030's capacity
+    # required at Microsoft. HiGHS's dual simplex stops with status "Unknown"; the
+    # interior point method finds the LP infeasible, and the diagnosis says why.
+    data = yaml.safe_load((ROOT / "instances" / "openai-2025.yaml").read_text())
+    data["providers"]["microsoft"]["efficiency"] = {2025: 1.0, 2026: 1.15, 2027: 1.3e-6, 2028: 1.45, 2029: 1.6,
+                                                    2030: 1.75}
+    data["providers"]["microsoft"]["min_share"] = {2025: 0.6, 2026: 0.5, 2027: 0.4, 2028: 0.32, 2029: 0.26,
+                                                   2030: 1.0}
+    inst = planner.instance.validate_instance(data)
+    assert scaling_warning(inst) is None
+    lp = planner.solver.LinearProgram(build_model(inst))
+    lp.highs.run()
+    assert lp.highs.getModelStatus() == planner.solver._STATUS.kUnknown  # the case this test is about
+    assert planner.solve(inst).status == "infeasible"
+    assert len(planner.diagnose(inst).table) > 0
+    path = write_yaml(tmp_path, data, "undecided.yaml")
+    result = CliRunner().invoke(app, ["solve", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "infeasible" in result.output

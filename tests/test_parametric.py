@@ -247,3 +247,22 @@ def test_a_changed_instance_gets_its_own_program():
     after = sweep.solve_variant(data, changes)
     assert after == fresh_outcome(validate_instance(with_values(data, dict(changes))))
     assert after != before
+
+
+def test_a_thread_pool_sized_before_the_sweep_does_not_stop_it():
+    # HiGHS sizes one thread pool per process; the fast path asks for one thread, which
+    # HiGHS refuses to run with once the pool has two (as after another solve with two)
+    import highspy
+
+    highspy.Highs.resetThreadScheduler(True)
+    try:
+        other = highspy.Highs()
+        other.setOptionValue("output_flag", False)
+        other.setOptionValue("threads", 2)
+        other.passModel(LinearProgram(build_model(validate_instance(BASE))).highs.getLp())
+        other.run()
+        inst = validate_instance(BASE)
+        program = ParametricProgram(inst, ["workloads.inference.revenue"])
+        assert program.solve(inst) == fresh_outcome(inst)
+    finally:
+        highspy.Highs.resetThreadScheduler(True)
