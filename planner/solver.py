@@ -28,6 +28,10 @@ that add up several terms can differ in the last bit (the two walks add in anoth
 order). Like the persistent interface it stays alive for the second stage: the new row
 and objective are added to the same HiGHS model, which starts from the first stage's
 basis.
+
+When HiGHS's simplex stops undecided (model status "Unknown", seen on numerically hard
+but not badly scaled LPs), the LP is solved again from scratch with the interior point
+method and crossover before anything is reported (``tests/test_limits.py``).
 """
 
 from __future__ import annotations
