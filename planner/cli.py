@@ -440,7 +440,7 @@ def sweep(
     seed: Annotated[int, typer.Option("--seed", help="Random seed of --samples and --sobol (the same seed gives the same variants).")] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Local processes solving variants.")] = 1,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786): solve on that cluster instead of --jobs.", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Sweep folder (sweep.csv, sweep.json). Default: results/<name>-sweep. Rerun with the same folder to resume.", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Sweep folder (sweep.csv, sweep.json, sweep.png). Default: results/<name>-sweep. Rerun with the same folder to resume.", show_default=False)] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Variants per task (default: about 8 tasks per worker, at most 16).", show_default=False)] = None,
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0.0, help="Time limit per variant, in seconds (the variant's row says time_limit).", show_default=False)] = None,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Draw sweep.png: the objective's distribution and what moves it.")] = True,
