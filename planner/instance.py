@@ -621,6 +621,18 @@ def field_value(inst: Instance, path: str) -> Any:
     return obj
 
 
+def set_along(data: dict, parts: list[str], value: Any) -> None:
+    """Set ``value`` at the path ``parts`` of ``data`` (a copy of a document's top level),
+    copying each mapping on the way down: the document ``data`` was copied from stays as
+    it was, and what the path does not reach is shared with it."""
+    target = data
+    for part in parts[:-1]:
+        child = target.get(part)
+        target[part] = dict(child) if isinstance(child, dict) else {}
+        target = target[part]
+    target[parts[-1]] = value
+
+
 def _scenario_checks(inst: Instance, data: dict) -> list[tuple[str, str]]:
     """Probabilities, commit_years and every case's ``set``; builds ``inst.cases``."""
     scen = inst.scenarios
@@ -642,12 +654,7 @@ def _scenario_checks(inst: Instance, data: dict) -> list[tuple[str, str]]:
                 problems.append((f"{where}.{path}", reason))
                 refused = True
                 continue
-            target = case_data
-            for part in parts[:-1]:
-                child = target.get(part)
-                target[part] = dict(child) if isinstance(child, dict) else {}
-                target = target[part]
-            target[parts[-1]] = value
+            set_along(case_data, parts, value)
         if refused:
             continue
         case_data["name"] = f"{inst.name or 'instance'}[{name}]"

@@ -46,7 +46,7 @@ from pyomo.repn.linear import LinearRepnVisitor
 from .instance import Instance, field_value
 from .model import build_model, first_stage_hold, needs_second_stage
 from .results import _Values
-from .solver import _INF, ZERO, LinearProgram, LPArrays, SolverFailure, _cost_vector, compile_row
+from .solver import _INF, LinearProgram, LPArrays, SolverFailure, _cost_vector, _run, compile_row
 
 
 #: LPs with more non-zeros than this are solved in HiGHS's thread, so that Ctrl-C stops
@@ -125,10 +125,7 @@ class ParametricProgram:
         self.base_stages = None
         if self.two_stages and not self.touched_objectives:
             walk = LinearRepnVisitor({}, var_recorder=self.lp._recorder).walk_expression
-            first, second = walk(self.first_objective), walk(self.second_objective)
-            column = self.lp._recorder.index
-            self.base_stages = (([column[k] for k in first.linear], list(first.linear.values()), float(first.constant)),
-                                (self._costs(second), float(second.constant)))
+            self.base_stages = self._stages(walk(self.first_objective), walk)
 
     # -- each variant -------------------------------------------------------------------
 
@@ -158,9 +155,7 @@ class ParametricProgram:
             first = walk(self.first_objective)
             cost, offset = self._costs(first), float(first.constant)
             if self.two_stages:
-                second = walk(self.second_objective)
-                hold = ([recorder.index[k] for k in first.linear], list(first.linear.values()), float(first.constant))
-                stages = (hold, (self._costs(second), float(second.constant)))
+                stages = self._stages(first, walk)
         elif self.two_stages:
             stages = self.base_stages
         if len(recorder.index) != known:
@@ -170,6 +165,14 @@ class ParametricProgram:
         lp = replace(base, cost=cost, offset=offset, row_lower=row_lower, row_upper=row_upper,
                      starts=starts, index=index, value=value)
         return lp, stages
+
+    def _stages(self, first, walk) -> tuple:
+        """The row ``hold_first_stage`` of the compiled first objective ``first`` (columns,
+        coefficients, constant) and the second objective (cost vector, offset)."""
+        column = self.lp._recorder.index
+        second = walk(self.second_objective)
+        hold = ([column[k] for k in first.linear], list(first.linear.values()), float(first.constant))
+        return hold, (self._costs(second), float(second.constant))
 
     def _costs(self, repn) -> np.ndarray:
         column = self.lp._recorder.index
@@ -209,7 +212,7 @@ class ParametricProgram:
         self.set_variant(variant)
         lp, stages = self._compile_variant()
         self.lp.pass_model(lp)
-        status, value = self._run(time_limit, started)
+        status, value = _run(self.lp, time_limit, started)
         if status != "optimal":
             return {"status": status}
         if stages is not None:
@@ -220,18 +223,9 @@ class ParametricProgram:
                           np.asarray(coefficients, dtype=np.float64))
             highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
             highs.changeObjectiveOffset(offset)
-            if self._run(time_limit, started)[0] != "optimal":
+            if _run(self.lp, time_limit, started)[0] != "optimal":
                 raise SolverFailure("error", "the second stage did not solve to optimality")
         return self.outcome(value)
-
-    def _run(self, time_limit: float | None, started: float) -> tuple[str, float | None]:
-        remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - started), 0.0)
-        status, value = self.lp.solve(remaining, zero=ZERO)
-        if status in ("optimal", "infeasible"):
-            return status, value
-        if status == "time_limit":
-            raise SolverFailure("time_limit", f"the solver reached the time limit of {time_limit} s without an optimal plan")
-        raise SolverFailure("error", f"the solver stopped without an optimal plan ({self.lp.message})")
 
     def outcome(self, objective_value: float) -> dict:
         """The sweep's figures of the solved variant, computed as the results tables

@@ -286,10 +286,15 @@ def _check_cases(folder: Path, summary: dict[str, Any], tables: dict[str, Any], 
     if missing:
         raise ReportError(f"{folder / 'finance.csv'} has no rows for the case{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     if case is None:
-        return max(cases, key=lambda n: cases[n]["probability"])  # the first of equals
+        return most_probable(cases)
     if case not in cases:
         raise ReportError(f"{folder / 'summary.json'} has no case {case!r} (cases: {', '.join(cases)})")
     return case
+
+
+def most_probable(cases: dict[str, dict[str, Any]]) -> str:
+    """The case the per-plan charts draw by default: the most probable, the first of equals."""
+    return max(cases, key=lambda n: cases[n]["probability"])
 
 
 def _case_rows(frame, case: str):
@@ -1167,7 +1172,7 @@ def _scenario_sections(r: Results) -> list[str]:
     objective, CVaR, the committed years, a table of the cases, and the drawn case's
     figures."""
     e = html.escape
-    drawn = "the most probable" if r.case == max(r.cases, key=lambda n: r.cases[n]["probability"]) else "the chosen case"
+    drawn = "the most probable" if r.case == most_probable(r.cases) else "the chosen case"
     body = ["<h2>Objective</h2>", f"<p>{e(scenario_objective_sentence(r))}</p>", "<h2>Key figures</h2>", "<ul>"]
     body += [f"<li>{e(line)}</li>" for line in scenario_key_figures(r)]
     body += ["</ul>", _case_table(r),
@@ -1178,10 +1183,15 @@ def _scenario_sections(r: Results) -> list[str]:
     return body + ["</ul>"]
 
 
+def _risk(summary: dict[str, Any]) -> tuple[Any, Any]:
+    """summary.json's risk weight λ (0 when not given) and α."""
+    risk = summary.get("risk") if isinstance(summary.get("risk"), dict) else {}
+    return risk.get("weight", 0.0), risk.get("alpha")
+
+
 def scenario_objective_sentence(r: Results) -> str:
     s, money = r.summary, r.money
-    risk = s.get("risk") if isinstance(s.get("risk"), dict) else {}
-    weight, alpha = risk.get("weight", 0.0), risk.get("alpha")
+    weight, alpha = _risk(s)
     if s["objective"] == "peak_cumulative_loss":
         each = "peak cumulative loss"
     elif s["objective"] == "cumulative_loss":
@@ -1201,8 +1211,7 @@ def scenario_objective_sentence(r: Results) -> str:
 
 def scenario_key_figures(r: Results) -> list[str]:
     s, money = r.summary, r.money
-    risk = s.get("risk") if isinstance(s.get("risk"), dict) else {}
-    weight, alpha = risk.get("weight", 0.0), risk.get("alpha")
+    weight, alpha = _risk(s)
     out = []
     if _is_number(s.get("expected_objective")):
         out.append(f"Expected objective: {_num(float(s['expected_objective']))} {money}, the probability-weighted mean of "

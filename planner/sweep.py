@@ -60,7 +60,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .instance import Instance, InstanceError, _set_target, field_value, parse_text, validate_instance
+from .instance import (Instance, InstanceError, _set_target, field_value, parse_text, set_along,
+                       validate_instance)
 
 #: The files a sweep folder may hold (anything else there is refused, never deleted).
 SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV = "sweep.csv", "sweep.json", "sensitivity.csv"
@@ -337,13 +338,7 @@ def apply_changes(instance_data: dict, changes: Iterable[tuple[str, Any]]) -> di
     reads it)."""
     data = dict(instance_data)
     for path, value in changes:
-        parts = path.split(".")
-        target = data
-        for part in parts[:-1]:
-            child = target.get(part)
-            target[part] = dict(child) if isinstance(child, dict) else {}
-            target = target[part]
-        target[parts[-1]] = copy.deepcopy(value)
+        set_along(data, path.split("."), copy.deepcopy(value))
     return data
 
 
