@@ -4,7 +4,7 @@ For each size (``--sizes``, default S M L) it generates a valid instance (:func:
 providers, contracts, workloads, years and scenario cases), writes it as YAML, and
 measures, as medians over ``--repeat`` runs, each in a fresh process:
 
-- the planner's steps (``planner.solver.solve(..., timings=...)``): load (read and
+- the planner's steps (``planner.solver.highs.solve(..., timings=...)``): load (read and
   validate), build (the Pyomo model), hand-off (compiling it into HiGHS), solve (HiGHS),
   tables (the result tables and shadow prices, then the summary) and write (the results
   folder);
@@ -246,8 +246,8 @@ def peak_wrapper(args: list[str]) -> None:
 def stages_worker(path: str, out: str) -> None:
     """``--stages FILE OUT``: the planner's steps, timed; prints one JSON line."""
     started = time.perf_counter()
-    from planner.instance import load_instance
-    from planner.solver import solve
+    from planner.instance.schema import load_instance
+    from planner.solver.highs import solve
 
     timings: dict = {"imports": time.perf_counter() - started}
     t = time.perf_counter()
@@ -332,8 +332,8 @@ HANDOFFS = ("persistent", "appsi", "standard_form", "planner")
 
 def handoff_worker(path: str, method: str) -> None:
     """``--handoff-worker FILE METHOD``: build the model, hand it to HiGHS by METHOD, solve."""
-    from planner.instance import load_instance
-    from planner.model import build_model
+    from planner.instance.schema import load_instance
+    from planner.model.lp import build_model
 
     model = build_model(load_instance(path))
     extra: dict = {}
@@ -396,7 +396,7 @@ def handoff_worker(path: str, method: str) -> None:
         solve = time.perf_counter() - t
         objective = h.getInfo().objective_function_value
     else:
-        from planner.solver import LinearProgram
+        from planner.solver.highs import LinearProgram
 
         t = time.perf_counter()
         lp = LinearProgram(model)

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
-from planner.model import build_model  # noqa: E402
-from planner.solver import solve  # noqa: E402
+from planner.model.lp import build_model  # noqa: E402
+from planner.solver.highs import solve  # noqa: E402
 
 
 def timed(fn):

@@ -4,8 +4,8 @@ Draws --variants Monte Carlo variants of an instance (default instances/openai-2
 four uncertain inputs: Stargate's capacity, inference revenue, funding, Microsoft's
 reserved price), then:
 
-1. runs the sweep end to end (`planner.sweep.run_sweep`: applying the changes and
-   validating each variant, then `planner.parametric.ParametricProgram` -- the model
+1. runs the sweep end to end (`planner.sweep.run.run_sweep`: applying the changes and
+   validating each variant, then `planner.solver.parametric.ParametricProgram` -- the model
    built once per process with the four inputs as mutable Params, each variant
    recompiling only the rows they touch and re-solving in the same HiGHS object -- the
    figures, sweep.csv) with each --jobs value, wall time including starting the worker
@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.instance import validate_instance  # noqa: E402
-from planner.sweep import apply_changes, load_data, make_design, parse_vary, run_sweep  # noqa: E402
+from planner.instance.schema import validate_instance  # noqa: E402
+from planner.sweep.run import apply_changes, load_data, make_design, parse_vary, run_sweep  # noqa: E402
 
 VARY = [
     "providers.stargate.capacity~triangular(0.8,1,1.2)",
@@ -64,7 +64,7 @@ def highs_loop(files: list[Path]) -> tuple[float, list[tuple[str, float | None]]
 
 
 def export_lps(instance: Path, variants, folder: Path) -> list[Path]:
-    from planner.model import build_model
+    from planner.model.lp import build_model
 
     data, _ = load_data(instance)
     files = []

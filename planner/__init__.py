@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .instance import Instance, InstanceError, instance_json_schema, load_instance
+    from .instance.schema import Instance, InstanceError, instance_json_schema, load_instance
 
 __all__ = ["Instance", "InstanceError", "load_instance", "instance_json_schema", "solve", "diagnose", "check_plan"]
 __version__ = "0.1.0"
@@ -27,7 +27,7 @@ def __getattr__(name: str):
     :mod:`planner.instance`, imported on first use (pydantic and YAML take a while), so
     that ``planner --help`` starts fast."""
     if name in ("Instance", "InstanceError", "instance_json_schema", "load_instance"):
-        from . import instance
+        from .instance import schema as instance
 
         return getattr(instance, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -35,8 +35,8 @@ def __getattr__(name: str):
 
 def solve(instance, objective: str | None = None, time_limit: float | None = None):
     """Solve an instance (an :class:`Instance`, a path, or a mapping) and return its Plan."""
-    from .instance import Instance, load_instance
-    from .solver import solve as _solve
+    from .instance.schema import Instance, load_instance
+    from .solver.highs import solve as _solve
 
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
@@ -46,8 +46,8 @@ def solve(instance, objective: str | None = None, time_limit: float | None = Non
 def diagnose(instance, time_limit: float | None = None):
     """Why an instance has no plan (MODEL.md §4): a Diagnosis whose ``table`` (pandas) has
     one row per constraint that had to give, and ``changes`` that make it feasible."""
-    from .diagnosis import diagnose as _diagnose
-    from .instance import Instance, load_instance
+    from .solver.diagnosis import diagnose as _diagnose
+    from .instance.schema import Instance, load_instance
 
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
@@ -56,6 +56,6 @@ def diagnose(instance, time_limit: float | None = None):
 
 def check_plan(plan) -> list[str]:
     """Recompute every table of an optimal plan from its decisions; return the mismatches."""
-    from .check import check_tables
+    from .results.check import check_tables
 
     return check_tables(plan.instance, plan.tables, plan.summary)

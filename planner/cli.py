@@ -55,7 +55,7 @@ def _report_invalid(err: InstanceError) -> None:
 
 
 def _load_or_exit(path: Path):
-    from .instance import InstanceError, load_instance
+    from .instance.schema import InstanceError, load_instance
 
     try:
         return load_instance(path)
@@ -106,7 +106,7 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> t
     Ctrl-C (or SIGTERM) ends the program with exit 128 + the signal's number, saying what
     is in the results folder (the earlier results, intact, unless the new ones were complete).
     """
-    from .results import ResultsInterrupted, earlier_results_note
+    from .results.plan import ResultsInterrupted, earlier_results_note
 
     target = out if out is not None else _default_out(inst.name)
     try:
@@ -117,8 +117,8 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> t
 
 
 def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tuple[int, str]:
-    from .results import ResultsError, refusal
-    from .scaling import scaling_warning
+    from .results.plan import ResultsError, refusal
+    from .instance.scaling import scaling_warning
 
     refused = refusal(target)
     if refused:
@@ -130,7 +130,7 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
     if not quiet:
         _err(f"Solving {inst.name} ({inst.years[0]}-{inst.years[1]}, {len(inst.providers)} providers, "
              f"{len(inst.workloads)} workloads) with HiGHS...")
-    from .solver import SolverFailure, solve as solve_plan
+    from .solver.highs import SolverFailure, solve as solve_plan
 
     try:
         plan = solve_plan(inst, objective=objective.value if objective else None, time_limit=time_limit)
@@ -152,7 +152,7 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
              f"{plan.summary['max_violation']:.3g} (max_violation in summary.json)")
     if not quiet:
         typer.echo(format_plan(plan))
-    from .results import RESULT_FILES
+    from .results.plan import RESULT_FILES
 
     typer.echo(f"Wrote {len(RESULT_FILES)} files to {_display_path(written)}")
     if report and _write_report(written, "html") != OPTIMAL:
@@ -162,8 +162,8 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
 
 
 def _print_diagnosis(inst, time_limit) -> None:
-    from .diagnosis import diagnose as diagnose_instance
-    from .solver import SolverFailure
+    from .solver.diagnosis import diagnose as diagnose_instance
+    from .solver.highs import SolverFailure
 
     try:
         _err(diagnose_instance(inst, time_limit=time_limit).render())
@@ -186,8 +186,8 @@ def diagnose(
     infeasible, 0 when it is feasible.
     """
     inst = _load_or_exit(instance)
-    from .diagnosis import diagnose as diagnose_instance
-    from .solver import SolverFailure
+    from .solver.diagnosis import diagnose as diagnose_instance
+    from .solver.highs import SolverFailure
 
     try:
         result = diagnose_instance(inst, time_limit=time_limit)
@@ -199,7 +199,7 @@ def diagnose(
 
 
 def _write_report(folder: Path, fmt: str, case: str | None = None) -> int:
-    from .report import ReportError, write_report
+    from .report.html import ReportError, write_report
 
     try:
         written = write_report(folder, fmt, case=case)
@@ -257,9 +257,9 @@ def value(
     if inst.scenarios is None:
         _err(f"error: {instance} has no scenarios block; value compares plans across cases (MODEL.md §5)")
         raise typer.Exit(INVALID)
-    from .results import VALUE_FILE
-    from .solver import SolverFailure
-    from .value import value_of_information
+    from .results.plan import VALUE_FILE
+    from .solver.highs import SolverFailure
+    from .solver.value import value_of_information
 
     _err(f"Solving {inst.name} three ways ({len(inst.cases)} cases) with HiGHS...")
     try:
@@ -285,7 +285,7 @@ def value(
     if figures["expected_value_solution_status"] != "optimal":
         typer.echo(f"  ({figures['expected_value_solution_status']})")
     target = out if out is not None else _default_out(inst.name) / VALUE_FILE
-    from .results import ResultsError, write_text_file
+    from .results.plan import ResultsError, write_text_file
 
     try:
         finite = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
@@ -325,7 +325,7 @@ def solve_all(
     if not paths:
         _err(f"error: no instance files (*.yaml, *.yml, *.json) in {folder}")
         raise typer.Exit(INVALID)
-    from .instance import InstanceError, load_instance
+    from .instance.schema import InstanceError, load_instance
 
     loaded, worst, outcomes = {}, OPTIMAL, []
     for path in paths:
@@ -378,7 +378,7 @@ def format_plan(plan) -> str:
         f"cumulative loss {s['cumulative_loss']:,.3f}, peak {s['peak_cumulative_loss']:,.3f}, "
         f"final cash {s['final_cash']:,.3f}, owed after {inst.years[1]} {s['commitments_after_horizon']:,.3f} {money}"
     )
-    from .duals import top_constraints
+    from .solver.duals import top_constraints
 
     binding = top_constraints(plan, 3)
     if binding:
@@ -454,8 +454,8 @@ def sweep(
     Infeasible variants are rows with their status. Ctrl-C keeps the finished rows (exit
     130); rerunning the same command resumes. Exit 0 when every variant has its row.
     """
-    from .instance import InstanceError
-    from .sweep import SweepError, run_sweep
+    from .instance.schema import InstanceError
+    from .sweep.run import SweepError, run_sweep
 
     try:
         result = run_sweep(instance, vary, samples=samples, sobol=sobol, seed=seed, jobs=jobs, scheduler=scheduler,
@@ -475,7 +475,7 @@ def validate(
     instances: Annotated[list[Path], typer.Argument(help="Instance files to check.", show_default=False)],
 ) -> None:
     """Check instance files against MODEL.md §1 without solving (exit 2 if any is invalid)."""
-    from .instance import InstanceError, load_instance
+    from .instance.schema import InstanceError, load_instance
 
     failed = 0
     for path in instances:
@@ -494,7 +494,7 @@ def validate(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the instance format (for editors)."""
-    from .instance import instance_json_schema
+    from .instance.schema import instance_json_schema
 
     typer.echo(json.dumps(instance_json_schema(), indent=2))
 
@@ -526,7 +526,7 @@ def export(
     be checked with another solver or HiGHS timed alone (highs FILE).
     """
     inst = _load_or_exit(instance)
-    from .export import ExportError, export_lp
+    from .solver.export import ExportError, export_lp
 
     fmt_name = fmt.value if fmt else None
     target = out if out is not None else Path(f"{_default_out(inst.name).name}.{fmt_name or 'mps'}")

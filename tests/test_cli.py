@@ -15,7 +15,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 import planner.cli
-import planner.solver
+import planner.solver.highs
 from planner.cli import app
 
 from .conftest import write_yaml
@@ -245,7 +245,7 @@ def test_out_folder_with_foreign_files_is_refused(tmp_path, instance, monkeypatc
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
     called = []
-    monkeypatch.setattr(planner.solver, "solve", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(planner.solver.highs, "solve", lambda *a, **k: called.append(1))
 
     result = run("solve", instance, "--out", out)
 
@@ -296,9 +296,9 @@ def test_bad_time_limit_is_a_usage_error(tmp_path, instance, value):
 
 def test_solver_failure_exits_3_with_one_line(tmp_path, instance, monkeypatch):
     def fail(*args, **kwargs):
-        raise planner.solver.SolverFailure("error", "x")
+        raise planner.solver.highs.SolverFailure("error", "x")
 
-    monkeypatch.setattr(planner.solver, "solve", fail)
+    monkeypatch.setattr(planner.solver.highs, "solve", fail)
     out = tmp_path / "out"
     result = run("solve", instance, "--out", out, "--quiet")
     assert result.exit_code == 3
@@ -311,7 +311,7 @@ def test_unexpected_error_is_exit_4_without_traceback(tmp_path, instance, monkey
     def crash(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(planner.solver, "solve", crash)
+    monkeypatch.setattr(planner.solver.highs, "solve", crash)
     monkeypatch.delenv("PLANNER_DEBUG", raising=False)
     monkeypatch.setattr(sys, "argv", ["planner", "solve", str(instance), "--out", str(tmp_path / "out"), "-q"])
     with pytest.raises(SystemExit) as exited:

@@ -1,7 +1,7 @@
 """Self-consistency: every figure of every results table follows from the decisions.
 
-``planner.check`` recomputes the tables from procurement.csv, usage.csv and the debt
-column by the formulas of MODEL.md §2 (independently of planner.model) and checks every
+``planner.results.check`` recomputes the tables from procurement.csv, usage.csv and the debt
+column by the formulas of MODEL.md §2 (independently of planner.model.lp) and checks every
 constraint; it must agree to 1e-6 on many random valid instances, both on the in-memory
 tables and on the CSV files read back.
 """
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 
 import planner
-from planner.check import check_folder, check_tables
+from planner.results.check import check_folder, check_tables
 
 from .strategies import instances
 

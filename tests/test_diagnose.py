@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
-from planner.diagnosis import apply_change
+from planner.solver.diagnosis import apply_change
 
 from .conftest import write_yaml
 

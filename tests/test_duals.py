@@ -1,7 +1,7 @@
-"""Shadow prices (planner.duals, duals.csv).
+"""Shadow prices (planner.solver.duals, duals.csv).
 
 (a) On tiny instances solved by hand, each shadow price equals the marginal value worked
-    out in the docstring. Sign convention (planner.duals): the shadow price is how much
+    out in the docstring. Sign convention (planner.solver.duals): the shadow price is how much
     the objective FALLS when the constraint is RELAXED by one unit.
 (b) On random instances, every checked shadow price lies between the left and right
     finite-difference derivatives of the optimal objective in the constraint's data
@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import planner
-from planner.duals import COLUMNS, LIMIT_FAMILIES, ranked, top_constraints
-from planner.instance import InstanceError
-from planner.results import RESULT_FILES, ResultsError
+from planner.solver.duals import COLUMNS, LIMIT_FAMILIES, ranked, top_constraints
+from planner.instance.schema import InstanceError
+from planner.results.plan import RESULT_FILES, ResultsError
 
 from .strategies import instances
 
@@ -516,11 +516,11 @@ def test_inequality_shadow_prices_are_never_negative(data, objective):
 
 
 def test_every_constraint_family_of_the_model_is_described():
-    """A constraint family added to model.py must be added to planner.duals.FAMILIES
+    """A constraint family added to model.py must be added to planner.solver.duals.FAMILIES
     (its index fields, unit and sentence), or its shadow prices would be left out."""
     import pyomo.environ as pyo
 
-    from planner.duals import FAMILIES
+    from planner.solver.duals import FAMILIES
 
     for objective in ("cumulative_loss", "peak_cumulative_loss"):
         plan = solved(TOY, objective)

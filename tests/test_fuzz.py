@@ -13,7 +13,7 @@ one of:
   and the field;
 
 never a traceback or a hang (each example has a 60 s alarm). An instance whose numbers
-span more than 1e9 (``planner.scaling``) gets a warning, and only such an instance may
+span more than 1e9 (``planner.instance.scaling``) gets a warning, and only such an instance may
 also end in a solver failure (exit 3) or a plan that misses a constraint, which
 ``summary.json``'s ``max_violation`` then reports.
 
@@ -41,11 +41,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import planner
-from planner.check import check_folder
+from planner.results.check import check_folder
 from planner.cli import app
-from planner.results import RESULT_FILES
-from planner.scaling import scaling_warning
-from planner.solver import SolverFailure
+from planner.results.plan import RESULT_FILES
+from planner.instance.scaling import scaling_warning
+from planner.solver.highs import SolverFailure
 
 from .conftest import BASE
 
@@ -335,7 +335,7 @@ def test_alias_bombs_fail_fast_with_exit_2(fan, depth, where):
             with pytest.raises(planner.InstanceError) as caught:
                 planner.load_instance(file)
             assert_short(caught.value.render(), "bomb")
-            if fan ** depth > planner.instance.MAX_NODES:
+            if fan ** depth > planner.instance.schema.MAX_NODES:
                 assert "too large" in caught.value.render()
             assert cli_outcome(file, Path(folder) / "out") == 2
 

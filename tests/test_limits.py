@@ -14,11 +14,11 @@ import yaml
 from typer.testing import CliRunner
 
 import planner
-import planner.solver
+import planner.solver.highs
 from planner.cli import app
-from planner.instance import MAX_CONSTRAINTS, MAX_NODES, MAX_VARIABLES, InstanceError, estimate_size
-from planner.model import build_model
-from planner.scaling import scaling_warning
+from planner.instance.schema import MAX_CONSTRAINTS, MAX_NODES, MAX_VARIABLES, InstanceError, estimate_size
+from planner.model.lp import build_model
+from planner.instance.scaling import scaling_warning
 
 from .conftest import write_yaml
 
@@ -72,9 +72,9 @@ def test_time_limit_is_passed_to_the_solver(tmp_path, base, monkeypatch):
 
     def stopped(inst, objective=None, time_limit=None, **kwargs):
         seen.append(time_limit)
-        raise planner.solver.SolverFailure("time_limit", f"the solver reached the time limit of {time_limit} s")
+        raise planner.solver.highs.SolverFailure("time_limit", f"the solver reached the time limit of {time_limit} s")
 
-    monkeypatch.setattr(planner.solver, "solve", stopped)
+    monkeypatch.setattr(planner.solver.highs, "solve", stopped)
     result = run("solve", write_yaml(tmp_path, base), "--out", tmp_path / "out", "--time-limit", "2.5", "-q")
     assert result.exit_code == 3 and seen == [2.5]
     assert "time limit of 2.5 s" in result.stderr
@@ -112,7 +112,7 @@ def test_an_instance_above_the_size_limit_is_refused_before_building(tmp_path, m
     size = estimate_size(data)
     assert size["variables"] > MAX_VARIABLES
     built = []
-    monkeypatch.setattr(planner.solver, "solve", lambda *a, **k: built.append(1))
+    monkeypatch.setattr(planner.solver.highs, "solve", lambda *a, **k: built.append(1))
     file = write_yaml(tmp_path, data)
     started = time.perf_counter()
     result = run("solve", file, "--out", tmp_path / "out")
@@ -212,7 +212,7 @@ def test_a_case_value_is_named_by_its_set_path(base):
 
 def test_max_violation_reports_the_worst_constraint():
     """Tables whose decisions miss a constraint: the summary field names it and its size."""
-    from planner.check import check_tables, max_violation
+    from planner.results.check import check_tables, max_violation
 
     plan = planner.solve("instances/toy.yaml")
     assert max_violation(plan.instance, plan.tables) == (0.0, None)
@@ -229,9 +229,9 @@ def test_max_violation_reports_the_worst_constraint():
 
 
 def test_a_plan_that_misses_a_constraint_says_so(tmp_path, base, monkeypatch):
-    import planner.check
+    import planner.results.check
 
-    monkeypatch.setattr(planner.check, "max_violation", lambda inst, tables: (0.5, "minimum_cash 2026"))
+    monkeypatch.setattr(planner.results.check, "max_violation", lambda inst, tables: (0.5, "minimum_cash 2026"))
     out = tmp_path / "out"
     result = run("solve", write_yaml(tmp_path, base), "--out", out, "-q")
     assert result.exit_code == 0
@@ -250,11 +250,11 @@ def test_an_lp_the_simplex_leaves_undecided_is_decided_by_the_interior_point_met
                                                     2030: 1.75}
     data["providers"]["microsoft"]["min_share"] = {2025: 0.6, 2026: 0.5, 2027: 0.4, 2028: 0.32, 2029: 0.26,
                                                    2030: 1.0}
-    inst = planner.instance.validate_instance(data)
+    inst = planner.instance.schema.validate_instance(data)
     assert scaling_warning(inst) is None
-    lp = planner.solver.LinearProgram(build_model(inst))
+    lp = planner.solver.highs.LinearProgram(build_model(inst))
     lp.highs.run()
-    assert lp.highs.getModelStatus() == planner.solver._STATUS.kUnknown  # the case this test is about
+    assert lp.highs.getModelStatus() == planner.solver.highs._STATUS.kUnknown  # the case this test is about
     assert planner.solve(inst).status == "infeasible"
     assert len(planner.diagnose(inst).table) > 0
     path = write_yaml(tmp_path, data, "undecided.yaml")

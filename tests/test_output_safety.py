@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 import planner
-import planner.results as results
+import planner.results.plan as results
 from planner.cli import app
 
 from .conftest import write_yaml
@@ -162,7 +162,7 @@ def test_read_only_folder_is_refused_before_solving(setup, monkeypatch, which):
     folder.chmod(0o555)
     try:
         called = []
-        monkeypatch.setattr(planner.solver, "solve", lambda *a, **k: called.append(1))
+        monkeypatch.setattr(planner.solver.highs, "solve", lambda *a, **k: called.append(1))
         result = run("solve", second, "--out", out, "-q")
     finally:
         folder.chmod(0o755)
@@ -237,7 +237,7 @@ def test_ctrl_c_during_the_solve_writes_nothing(setup, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(planner.solver, "solve", interrupted)
+    monkeypatch.setattr(planner.solver.highs, "solve", interrupted)
     result = run("solve", second, "--out", out, "-q")
     assert result.exit_code == 130
     assert result.stderr.strip() == f"interrupted: the earlier results in {out} are intact"

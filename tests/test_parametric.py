@@ -26,11 +26,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import planner
-import planner.sweep as sweep
-from planner.instance import SETTABLE, InstanceError, field_value, validate_instance
-from planner.model import build_model
-from planner.parametric import NotParametric, ParametricProgram, parametric_problem
-from planner.solver import LinearProgram
+import planner.sweep.run as sweep
+from planner.instance.schema import SETTABLE, InstanceError, field_value, validate_instance
+from planner.model.lp import build_model
+from planner.solver.parametric import NotParametric, ParametricProgram, parametric_problem
+from planner.solver.highs import LinearProgram
 
 from .conftest import BASE, write_yaml
 from .strategies import instances

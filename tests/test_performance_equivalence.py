@@ -1,7 +1,7 @@
 """The fast path builds and solves exactly the LP of before (no timings here).
 
-``planner.model`` builds its sums from precomputed lookups as flat linear expressions,
-and ``planner.solver.LinearProgram`` compiles the model into HiGHS itself instead of going
+``planner.model.lp`` builds its sums from precomputed lookups as flat linear expressions,
+and ``planner.solver.highs.LinearProgram`` compiles the model into HiGHS itself instead of going
 through Pyomo's persistent interface. The reference below is the straightforward build
 those replaced — plain ``sum(...)`` rules that scan every signing and build for each
 ``(p, t)`` — kept here verbatim; everything the fast path did not touch (the other
@@ -27,10 +27,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import planner
-import planner.model as fast
-from planner.export import export_lp
-from planner.model import _provider_years, build_model, build_online, contract_active, depreciating, discount_factor
-from planner.solver import LinearProgram
+import planner.model.lp as fast
+from planner.solver.export import export_lp
+from planner.model.lp import _provider_years, build_model, build_online, contract_active, depreciating, discount_factor
+from planner.solver.highs import LinearProgram
 
 from .strategies import instances
 from .test_scenarios import scenario_instances

@@ -1,4 +1,4 @@
-"""planner.report: the charts and the self-contained HTML report of a results folder.
+"""planner.report.html: the charts and the self-contained HTML report of a results folder.
 
 Folders are solved into tmp_path (never results/). Every PNG must decode at the stated
 pixel size and not be blank; the HTML must hold the objective value and every year and
@@ -24,9 +24,9 @@ import pytest
 from typer.testing import CliRunner
 
 import planner
-from planner import report
+from planner.report import html as report
 from planner.cli import app
-from planner.report import CHARTS, PNG_SIZE, REPORT_FILES, ReportError, write_report
+from planner.report.html import CHARTS, PNG_SIZE, REPORT_FILES, ReportError, write_report
 
 from .conftest import BASE, write_yaml
 
@@ -330,12 +330,12 @@ def test_year_list_and_numbers():
 
 
 def test_lazy_import_and_headless(toy_folder, tmp_path):
-    """Importing planner.report loads neither matplotlib nor pandas; the report renders
+    """Importing planner.report.html loads neither matplotlib nor pandas; the report renders
     with no display and whatever MPLBACKEND says (pyplot is never imported)."""
     folder = tmp_path / "toy"
     shutil.copytree(toy_folder, folder)
     code = (
-        "import sys; import planner.report as r\n"
+        "import sys; import planner.report.html as r\n"
         "assert not [m for m in sys.modules if m.startswith(('matplotlib', 'pandas'))], 'eager import'\n"
         f"r.write_report(r.Path({str(folder)!r}))\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
@@ -348,7 +348,7 @@ def test_lazy_import_and_headless(toy_folder, tmp_path):
 
 
 def test_a_value_per_money_column_in_duals_sets_the_ranking(tmp_path):
-    """When duals.csv carries planner.duals' own ranking yardstick, it is used as is."""
+    """When duals.csv carries planner.solver.duals' own ranking yardstick, it is used as is."""
     lines = HAND_DUALS.strip().splitlines()
     ranked_text = "\n".join([lines[0] + ",value_per_money"] + [lines[1] + ",9.0"] + [line + ",0.1" for line in lines[2:]]) + "\n"
     folder = solve_into(ROOT / "instances" / "toy.yaml", tmp_path / "toy", duals=ranked_text)

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
-from planner.results import cvar
-from planner.value import value_of_information
+from planner.results.plan import cvar
+from planner.solver.value import value_of_information
 
 from .conftest import write_yaml
 from .strategies import instances

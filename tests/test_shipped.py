@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 import planner
-from planner.check import check_folder
-from planner.results import TABLES
+from planner.results.check import check_folder
+from planner.results.plan import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "instances").glob("*.yaml"))
@@ -70,7 +70,7 @@ def test_committed_results_are_fresh(solved):
 
 def test_committed_sweep_is_fresh(tmp_path):
     """results/openai-2025-sweep/ (the README's grid) is what its recorded command gives."""
-    from planner.sweep import run_sweep
+    from planner.sweep.run import run_sweep
 
     folder = ROOT / "results" / "openai-2025-sweep"
     recorded = json.loads((folder / "sweep.json").read_text())

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 import planner
-import planner.sweep
+import planner.sweep.run
 from planner.cli import app
-from planner.sweep import DistSpec, GridSpec, SweepError, parse_vary, run_sweep, shifted
+from planner.sweep.run import DistSpec, GridSpec, SweepError, parse_vary, run_sweep, shifted
 
 from .conftest import BASE, write_yaml
 
@@ -61,7 +61,7 @@ def test_grid_rows_equal_fresh_solves(small, tmp_path):
     for row in table:
         factor = float(row["workloads.inference.revenue[x]"])
         price = float(row["providers.microsoft.contracts.reserved_3y.price"])
-        data = copy.deepcopy(BASE)  # the variant built by hand, independently of planner.sweep
+        data = copy.deepcopy(BASE)  # the variant built by hand, independently of planner.sweep.run
         data["workloads"]["inference"]["revenue"] = 5.0 * factor
         data["providers"]["microsoft"]["contracts"]["reserved_3y"]["price"] = price
         plan = planner.solve(planner.load_instance(data))
@@ -171,7 +171,7 @@ def test_resume_after_interruption_loses_and_duplicates_nothing(small, tmp_path,
     reference = tmp_path / "reference"
     assert run(small, *args, "--out", reference).exit_code == 0
 
-    real_solve, calls = planner.sweep.solve_variant, []
+    real_solve, calls = planner.sweep.run.solve_variant, []
 
     def interrupting_solve(*a, **kw):
         if len(calls) == 5:
@@ -180,14 +180,14 @@ def test_resume_after_interruption_loses_and_duplicates_nothing(small, tmp_path,
         return real_solve(*a, **kw)
 
     out = tmp_path / "resumed"
-    monkeypatch.setattr(planner.sweep, "solve_variant", interrupting_solve)
+    monkeypatch.setattr(planner.sweep.run, "solve_variant", interrupting_solve)
     result = run(small, *args, "--out", out)
     assert result.exit_code == 130
     assert "interrupted: kept 5 of 12" in result.output
     assert len(rows(out)) == 5
     assert json.loads((out / "sweep.json").read_text())["complete"] is False
 
-    monkeypatch.setattr(planner.sweep, "solve_variant", real_solve)
+    monkeypatch.setattr(planner.sweep.run, "solve_variant", real_solve)
     result = run(small, *args, "--out", out)
     assert result.exit_code == 0, result.output
     assert "solved 7 now" in result.output
@@ -384,7 +384,7 @@ def test_progress_bar_and_default_folder(small, tmp_path, monkeypatch):
 
 
 def test_apply_changes_leaves_the_instance_data_as_it_was():
-    from planner.sweep import apply_changes
+    from planner.sweep.run import apply_changes
 
     data = copy.deepcopy(BASE)
     before = copy.deepcopy(data)

@@ -1,6 +1,6 @@
-"""``sweep.png``: the chart of a sweep folder (planner.sweep_chart).
+"""``sweep.png``: the chart of a sweep folder (planner.sweep.chart).
 
-Real sweep folders are made with :func:`planner.sweep.run_sweep` on the small instance of
+Real sweep folders are made with :func:`planner.sweep.run.run_sweep` on the small instance of
 ``conftest.py`` (a few dozen variants, well under a second each); the edge cases that a
 real sweep rarely gives (NaN cells, Sobol' indices outside [0, 1]) are written by hand.
 Every PNG must decode at 1200×675 and have something drawn in both halves.
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from planner.report import PNG_SIZE
-from planner.sweep import run_sweep
-from planner.sweep_chart import SWEEP_PNG, SweepChartError, spearman, write_sweep_chart
+from planner.report.html import PNG_SIZE
+from planner.sweep.run import run_sweep
+from planner.sweep.chart import SWEEP_PNG, SweepChartError, spearman, write_sweep_chart
 
 from .conftest import BASE, write_yaml
 
@@ -196,7 +196,7 @@ def test_malformed_files_are_clear_errors(tmp_path, name, text, message):
 
 
 def test_importing_the_module_does_not_import_matplotlib():
-    code = ("import sys, planner.sweep_chart; "
+    code = ("import sys, planner.sweep.chart; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'numpy'}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import planner
-from planner.check import check_tables
+from planner.results.check import check_tables
 
 TOY = Path(__file__).resolve().parents[1] / "instances" / "toy.yaml"
 

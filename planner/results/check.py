@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .instance import Instance
+from ..instance.schema import Instance
 
 TOLERANCE = 1e-6
 
@@ -170,7 +170,7 @@ def check_tables(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict 
 
 
 def _check_scenarios(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict | None) -> list[str]:
-    from .results import case_tables
+    from .plan import case_tables
 
     problems: list[str] = []
     for n, case in inst.cases.items():
@@ -353,7 +353,7 @@ def max_violation(inst: Instance, tables: dict[str, pd.DataFrame]) -> tuple[floa
     in that constraint's unit, and which constraint (``"minimum_cash 2027"``; a scenario
     instance's names its case); ``(0.0, None)`` when every miss is below :data:`NOISE`."""
     if inst.scenarios is not None:
-        from .results import case_tables
+        from .plan import case_tables
 
         worst: tuple[float, str | None] = (0.0, None)
         for n, case in inst.cases.items():

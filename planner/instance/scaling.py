@@ -15,7 +15,7 @@ from typing import Iterator
 
 from pydantic import BaseModel
 
-from .instance import Instance
+from .schema import Instance
 
 #: Non-zero magnitudes spanning more than this factor get a warning.
 SPAN_LIMIT = 1e9

@@ -43,10 +43,10 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn.linear import LinearRepnVisitor
 
-from .instance import Instance, field_value
-from .model import build_model, first_stage_hold, needs_second_stage
-from .results import _Values
-from .solver import _INF, LinearProgram, LPArrays, SolverFailure, _cost_vector, _run, compile_row
+from ..instance.schema import Instance, field_value
+from ..model.lp import build_model, first_stage_hold, needs_second_stage
+from ..results.plan import _Values
+from .highs import _INF, LinearProgram, LPArrays, SolverFailure, _cost_vector, _run, compile_row
 
 
 #: LPs with more non-zeros than this are solved in HiGHS's thread, so that Ctrl-C stops

@@ -43,7 +43,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .report import _DPI, _RC, PNG_SIZE, ReportError, _num, _tex, _titles, _write_atomically
+from ..report.html import _DPI, _RC, PNG_SIZE, ReportError, _num, _tex, _titles, _write_atomically
 
 __all__ = ["SWEEP_PNG", "SweepChartError", "write_sweep_chart"]
 

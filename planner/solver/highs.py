@@ -46,10 +46,10 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.linear import LinearRepnVisitor
 from pyomo.version import version as pyomo_version
 
-from .instance import Instance
+from ..instance.schema import Instance
 from .duals import dual_table
-from .model import add_second_stage, build_model, needs_second_stage
-from .results import Plan, make_summary, make_tables
+from ..model.lp import add_second_stage, build_model, needs_second_stage
+from ..results.plan import Plan, make_summary, make_tables
 
 #: Decision values smaller than this (in absolute value) are written as exact zeros.
 ZERO = 1e-9

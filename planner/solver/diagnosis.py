@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyomo.environ as pyo
 
-from .instance import Instance
-from .model import HARD_FAMILIES, build_model, capacity_price
-from .solver import SolverFailure, run_elastic
+from ..instance.schema import Instance
+from ..model.lp import HARD_FAMILIES, build_model, capacity_price
+from .highs import SolverFailure, run_elastic
 
 #: Slack below this is solver round-off, not a constraint that had to give.
 GIVE = 1e-7

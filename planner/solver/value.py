@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .instance import Instance
-from .model import committed
-from .solver import solve
+from ..instance.schema import Instance
+from ..model.lp import committed
+from .highs import solve
 
 
 def expected_case(inst: Instance) -> Instance:

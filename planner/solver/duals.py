@@ -64,8 +64,8 @@ import pandas as pd
 import pyomo.core as pyo
 from pyomo.repn import generate_standard_repn
 
-from .instance import Instance
-from .model import capacity_price
+from ..instance.schema import Instance
+from ..model.lp import capacity_price
 
 #: Shadow prices at most this large (in absolute value) are solver round-off: no row.
 NONZERO = 1e-9

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .instance import (Instance, InstanceError, _set_target, field_value, parse_text, set_along,
+from ..instance.schema import (Instance, InstanceError, _set_target, field_value, parse_text, set_along,
                        validate_instance)
 
 #: The files a sweep folder may hold (anything else there is refused, never deleted).
@@ -485,7 +485,7 @@ def solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_
     fresh :func:`planner.solve` where that cannot be used (:func:`_solve_fresh`). Both
     give the same rows (``tests/test_parametric.py``).
     """
-    from .solver import SolverFailure
+    from ..solver.highs import SolverFailure
 
     try:
         # the size check passed when the sweep loaded the instance; a variant changes
@@ -498,7 +498,7 @@ def solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_
         outcome = None
         program = _program(instance_data, tuple(path for path, _ in changes))
         if program is not None:
-            from .parametric import NotParametric
+            from ..solver.parametric import NotParametric
 
             try:
                 outcome = program.solve(inst, time_limit)
@@ -542,7 +542,7 @@ def _program(instance_data: dict, paths: tuple[str, ...]):
     for known_key, known_paths, program in _PROGRAMS:
         if known_key == key and known_paths == paths:
             return program
-    from .parametric import NotParametric, ParametricProgram
+    from ..solver.parametric import NotParametric, ParametricProgram
 
     try:
         program = ParametricProgram(validate_instance(instance_data, name=instance_data.get("name")), paths)
@@ -637,7 +637,7 @@ def _csv_row(variant: Variant, outcome: dict, providers) -> list:
 
 def load_data(path: Path) -> tuple[dict, Instance]:
     """Parse the instance file once; return its raw data (with ``name``) and the Instance."""
-    from .instance import load_instance
+    from ..instance.schema import load_instance
 
     inst = load_instance(path)  # raises InstanceError naming the file and fields
     text = Path(path).read_bytes().decode("utf-8-sig")
@@ -749,8 +749,8 @@ def run_sweep(
 def _draw_chart(target: Path, echo: Callable[[str], None]) -> Path | None:
     """Draw ``sweep.png`` (:mod:`planner.sweep_chart`); a chart that cannot be drawn is
     said, and the sweep's files stand."""
-    from .report import ReportError
-    from .sweep_chart import SweepChartError, write_sweep_chart
+    from ..report.html import ReportError
+    from .chart import SweepChartError, write_sweep_chart
 
     try:
         return write_sweep_chart(target)

@@ -23,7 +23,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .instance import Instance
+from ..instance.schema import Instance
 
 FORMATS = ("mps", "lp")
 
@@ -65,8 +65,8 @@ def export_lp(inst: Instance, out: str | Path, fmt: str | None = None, objective
     ``rows``, ``nonzeros`` and the ``format``, ``path`` and ``objective``. Raises
     :class:`ExportError`.
     """
-    from .model import build_model
-    from .solver import LinearProgram
+    from ..model.lp import build_model
+    from .highs import LinearProgram
 
     out = Path(out)
     fmt = (fmt or out.suffix.lstrip(".").lower() or "mps").lower()

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from .instance import Instance
+from ..instance.schema import Instance
 
 #: The five tables of MODEL.md §3, each recomputable from the decisions (planner.check).
 TABLES = ("procurement", "capacity", "usage", "service", "finance")
@@ -366,7 +366,7 @@ def make_summary(plan: Plan, solver: str) -> dict[str, Any]:
 
         amount, constraint = max_violation(inst, plan.tables)
         summary.update({"max_violation": amount, "max_violation_constraint": constraint})
-    from .scaling import scaling_warning
+    from ..instance.scaling import scaling_warning
 
     warning = scaling_warning(inst)
     summary.update({
@@ -396,7 +396,7 @@ def refusal(out: Path) -> str | None:
             return None
         if not out.is_dir():
             return f"{out} exists and is not a folder"
-        from .report import REPORT_FILES
+        from ..report.html import REPORT_FILES
 
         ours = set(RESULT_FILES) | set(REPORT_FILES) | {VALUE_FILE}
         foreign = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith(_VALUE_STAGING))
@@ -523,7 +523,7 @@ def _write_files(plan: Plan, folder: Path) -> None:
         plan.tables[name].to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
     duals = plan.duals
     if duals is None:
-        from .duals import empty_table
+        from ..solver.duals import empty_table
 
         duals = empty_table()
     duals.to_csv(folder / DUALS_FILE, index=False, lineterminator="\n")

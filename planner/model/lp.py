@@ -51,7 +51,7 @@ import pyomo.repn.plugins
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
-from .instance import Instance
+from ..instance.schema import Instance
 
 pyomo.repn.plugins.load()
 
