@@ -392,7 +392,7 @@ def format_scenario_plan(plan) -> str:
     inst, s = plan.instance, plan.summary
     money, cap = inst.units.money, inst.units.capacity
     risk = inst.scenarios.risk
-    first, last_committed = inst.years[0], inst.years[0] + inst.commit_years - 1
+    first, last_committed = inst.years[0], inst.last_committed_year
     lines = [
         f"{inst.name}: optimal plan, {plan.objective} = {plan.objective_value:,.4f} {money} "
         f"({1 - risk.weight:.0%} expected value, {risk.weight:.0%} CVaR at alpha {risk.alpha:g})",

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 import planner
 import planner.model.lp as fast
 from planner.solver.export import export_lp
-from planner.model.lp import _provider_years, build_model, build_online, contract_active, depreciating, discount_factor
+from planner.model.lp import _provider_years, build_model, build_online, contract_active, depreciating
 from planner.solver.highs import LinearProgram
 
 from .strategies import instances
@@ -121,7 +121,7 @@ def reference_expressions(m, inst) -> None:
     m.loss = pyo.Expression(m.T, rule=lambda m, t: m.compute_cost[t] + m.capex_expense[t] + finance.other_costs[t]
                             + m.interest[t] - m.revenue[t])
     m.cumulative_loss = pyo.Expression(m.T, rule=lambda m, t: sum(m.loss[tau] for tau in m.T if tau <= t))
-    m.discounted_loss = pyo.Expression(expr=sum(discount_factor(inst, t) * m.loss[t] for t in m.T))
+    m.discounted_loss = pyo.Expression(expr=sum(inst.discount_factor(t) * m.loss[t] for t in m.T))
 
 
 def reference_use_within_reach(m, inst) -> None:

@@ -486,6 +486,50 @@ class Instance(_Strict):
     def year_list(self) -> list[int]:
         return list(range(self.years[0], self.years[1] + 1))
 
+    @property
+    def last_committed_year(self) -> int:
+        """The last year whose signings and builds every case shares (MODEL.md §5):
+        ``t0 + commit_years − 1`` (before ``t0`` when nothing is committed)."""
+        return self.years[0] + self.commit_years - 1
+
+    def committed(self, year: int) -> bool:
+        """Signings and builds in ``year`` are one decision for every case."""
+        return year <= self.last_committed_year
+
+    def discount_factor(self, t: int) -> float:
+        """``(1+r)^-(t-t0)``: the weight of year ``t`` in the discounted cumulative loss."""
+        return (1.0 + self.discount_rate) ** -(t - self.years[0])
+
+    def capacity_price(self) -> float:
+        """The yardstick's price of one capacity unit-year: the median of every positive
+        yearly price of a capacity unit in the instance (contract prices, existing cost
+        per existing unit, and build capex spread over the depreciation years (or one
+        year) plus opex). 1.0 when the instance has none."""
+        prices = []
+        for prov in self.providers.values():
+            for contract in prov.contracts.values():
+                prices += list(contract.price.values())
+            prices += [cost / amount for cost, amount in zip(prov.existing_cost.values(), prov.existing.values())
+                       if amount > 0]
+            if prov.build is not None:
+                years = max(1, prov.build.depreciation_years)
+                prices += [capex / years + opex for capex, opex in zip(prov.build.capex.values(), prov.build.opex.values())]
+        prices = sorted(p for p in prices if p > 0)
+        return prices[len(prices) // 2] if prices else 1.0
+
+    def typical_efficiency(self) -> float:
+        """The yardstick's efficiency: the median of every provider's yearly efficiency."""
+        efficiencies = sorted(e for prov in self.providers.values() for e in prov.efficiency.values())
+        return efficiencies[len(efficiencies) // 2] if efficiencies else 1.0
+
+    def unit_values(self) -> dict[str, float]:
+        """The yardstick: what one unit of each kind is worth in money, so that amounts in
+        different units compare (the diagnosis' slack weights, the ranking of shadow
+        prices). A money unit is worth 1, a capacity unit :meth:`capacity_price`, a
+        compute unit that price over :meth:`typical_efficiency`."""
+        price = self.capacity_price()
+        return {"money": 1.0, "capacity": price, "compute": price / self.typical_efficiency()}
+
     def allowed_workloads(self, provider: str) -> list[str]:
         """``W_p``: workloads allowed on ``provider``, in the instance's workload order."""
         listed = self.providers[provider].workloads

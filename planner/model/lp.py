@@ -386,13 +386,9 @@ def add_expressions(m, inst: Instance) -> None:
         m.T, rule=lambda m, t: sum(m.loss[tau] for tau in m.T if tau <= t), doc="Σ_{τ≤t} loss[τ]"
     )
     m.discounted_loss = pyo.Expression(
-        expr=sum(discount_factor(inst, t) * m.loss[t] for t in m.T),
+        expr=sum(inst.discount_factor(t) * m.loss[t] for t in m.T),
         doc="Σ_t (1+r)^-(t-t0) · loss[t]",
     )
-
-
-def discount_factor(inst: Instance, t: int) -> float:
-    return (1.0 + inst.discount_rate) ** -(t - inst.years[0])
 
 
 # --------------------------------------------------------------------------------------
@@ -568,22 +564,17 @@ def add_plan_objective(m, inst: Instance) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def committed(inst: Instance, year: int) -> bool:
-    """Signings and builds in the first ``commit_years`` planning years are shared."""
-    return year <= inst.years[0] + inst.commit_years - 1
-
-
 def add_nonanticipativity(m, inst: Instance) -> None:
     """c[p,k,s] and b[p,s] with s in the committed years are one decision for every case:
     each case's copy equals the first case's."""
     first = m.CASES.first()
     head = m.case[first]
     m.nonanticipativity_signing = pyo.Constraint(
-        [(n, p, k, s) for n in m.CASES if n != first for p, k, s in head.SIGNINGS if committed(inst, s)],
+        [(n, p, k, s) for n in m.CASES if n != first for p, k, s in head.SIGNINGS if inst.committed(s)],
         rule=lambda m, n, p, k, s: m.case[n].c[p, k, s] == head.c[p, k, s],
     )
     m.nonanticipativity_build = pyo.Constraint(
-        [(n, p, s) for n in m.CASES if n != first for p, s in head.BUILDS if committed(inst, s)],
+        [(n, p, s) for n in m.CASES if n != first for p, s in head.BUILDS if inst.committed(s)],
         rule=lambda m, n, p, s: m.case[n].b[p, s] == head.b[p, s],
     )
 
@@ -637,7 +628,7 @@ def add_second_stage(m, inst: Instance, first_stage_value: float) -> None:
 def add_total_slack(m, inst: Instance) -> None:
     """``total_slack``: Σ weight·slack over every relaxed family (the diagnosis minimises it).
 
-    Money slack weighs 1 per money unit; capacity slack weighs :func:`capacity_price`
+    Money slack weighs 1 per money unit; capacity slack weighs :meth:`Instance.capacity_price`
     per capacity unit (what a unit of capacity typically costs for a year); compute slack
     weighs that price divided by the typical efficiency. So "short by 1 GW" and "short by
     the cost of 1 GW-year" count about the same.
@@ -661,22 +652,6 @@ def add_total_slack(m, inst: Instance) -> None:
     )
 
 
-def capacity_price(inst: Instance) -> float:
-    """The median of every positive yearly price of a capacity unit in the instance:
-    contract prices, existing cost per existing unit, and build capex spread over the
-    depreciation years (or one year) plus opex. 1.0 when the instance has none."""
-    prices = []
-    for prov in inst.providers.values():
-        for contract in prov.contracts.values():
-            prices += list(contract.price.values())
-        prices += [cost / amount for cost, amount in zip(prov.existing_cost.values(), prov.existing.values()) if amount > 0]
-        if prov.build is not None:
-            years = max(1, prov.build.depreciation_years)
-            prices += [capex / years + opex for capex, opex in zip(prov.build.capex.values(), prov.build.opex.values())]
-    prices = sorted(p for p in prices if p > 0)
-    return prices[len(prices) // 2] if prices else 1.0
-
-
 #: Beyond units, how much a unit of slack of a family counts. Money the lab must find
 #: counts 1 (cash short) and extra credit 0.6 per year it is used (so a one-year gap that
 #: revenue repays is a debt limit to raise, a lasting gap is cash to find); the lab's own
@@ -692,10 +667,7 @@ FAMILY_FACTOR = {
 
 def slack_weights(inst: Instance) -> dict[str, float]:
     """The weight of one unit of slack of each hard family in the diagnosis objective."""
-    price = capacity_price(inst)
-    efficiencies = sorted(e for prov in inst.providers.values() for e in prov.efficiency.values())
-    efficiency = efficiencies[len(efficiencies) // 2]
-    per_unit = {"money": 1.0, "capacity": price, "compute": price / efficiency}
+    per_unit = inst.unit_values()
     weights = {family: per_unit[unit] * FAMILY_FACTOR.get(family, 1.0) for family, unit in HARD_FAMILIES.items()}
     # never trade mandatory work for revenue: unserved floor demand also costs the most any
     # compute unit earns

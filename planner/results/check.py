@@ -117,7 +117,7 @@ def recompute(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, dict
 
     losses = [out["finance"][t]["loss"] for t in years]
     cumulatives = [out["finance"][t]["cumulative_loss"] for t in years]
-    discounted = sum((1 + inst.discount_rate) ** -(t - t0) * out["finance"][t]["loss"] for t in years)
+    discounted = sum(inst.discount_factor(t) * out["finance"][t]["loss"] for t in years)
     out["summary"] = {
         "cumulative_loss": sum(losses),
         "peak_cumulative_loss": max(cumulatives),
@@ -179,7 +179,7 @@ def _check_scenarios(inst: Instance, tables: dict[str, pd.DataFrame], summary: d
             figures = summary["cases"][n]
             case_summary = {"objective": summary["objective"], **figures}
         problems += [f"case {n}: {p}" for p in _check_plan(case, case_tables(tables, n), case_summary)]
-    last_committed = inst.years[0] + inst.commit_years - 1
+    last_committed = inst.last_committed_year
     procurement = tables["procurement"]
     committed = procurement[procurement["year"] <= last_committed]
     key = ["year", "provider", "source"]
@@ -371,7 +371,7 @@ def max_violation(inst: Instance, tables: dict[str, pd.DataFrame]) -> tuple[floa
 
 def _nonanticipativity_gap(inst: Instance, tables: dict[str, pd.DataFrame]) -> tuple[float, str | None]:
     """How far the committed decisions differ between cases (they must be equal)."""
-    last_committed = inst.years[0] + inst.commit_years - 1
+    last_committed = inst.last_committed_year
     procurement = tables["procurement"]
     committed = procurement[procurement["year"] <= last_committed]
     by_key: dict[tuple, dict[str, float]] = defaultdict(dict)

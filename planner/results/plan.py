@@ -305,8 +305,7 @@ def commitments_after_horizon(inst: Instance, procurement: pd.DataFrame) -> floa
 def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame], objective: str) -> dict[str, float]:
     """The summary figures of one plan (or one case), from its tables."""
     finance = tables["finance"]
-    t0 = inst.years[0]
-    discounted = sum((1 + inst.discount_rate) ** -(t - t0) * loss for t, loss in zip(finance["year"], finance["loss"]))
+    discounted = sum(inst.discount_factor(t) * loss for t, loss in zip(finance["year"], finance["loss"]))
     peak = float(finance["cumulative_loss"].max())
     return {
         "case_objective": peak if objective == "peak_cumulative_loss" else float(discounted),

@@ -19,7 +19,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from ..instance.schema import Instance
-from ..model.lp import HARD_FAMILIES, build_model, capacity_price
+from ..model.lp import HARD_FAMILIES, build_model
 from .highs import SolverFailure, run_elastic
 
 #: Slack below this is solver round-off, not a constraint that had to give.
@@ -62,7 +62,7 @@ class Diagnosis:
         if self.status == "feasible":
             return f"{inst.name}: feasible; no constraint has to give."
         lines = [f"{inst.name}: infeasible. The least change that allows a plan (capacity valued at "
-                 f"{capacity_price(inst):.4g} {inst.units.money} per {inst.units.capacity}-year):"]
+                 f"{inst.capacity_price():.4g} {inst.units.money} per {inst.units.capacity}-year):"]
         width = max(len(label) for label in self.table["label"])
         for row in self.table.itertuples():
             case = f"case {row.case}: " if "case" in self.table.columns else ""

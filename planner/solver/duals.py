@@ -65,7 +65,6 @@ import pyomo.core as pyo
 from pyomo.repn import generate_standard_repn
 
 from ..instance.schema import Instance
-from ..model.lp import capacity_price
 
 #: Shadow prices at most this large (in absolute value) are solver round-off: no row.
 NONZERO = 1e-9
@@ -248,13 +247,10 @@ def unit_values(inst: Instance) -> dict[str, float]:
 
     The same yardstick as the infeasibility diagnosis (``planner.model.slack_weights``):
     a money unit is worth 1, a capacity unit the instance's typical price of a capacity
-    unit-year (:func:`planner.model.capacity_price`), a compute unit that price over the
+    unit-year (:meth:`planner.instance.schema.Instance.capacity_price`), a compute unit that price over the
     typical efficiency.
     """
-    price = capacity_price(inst)
-    efficiencies = sorted(e for prov in inst.providers.values() for e in prov.efficiency.values())
-    efficiency = efficiencies[len(efficiencies) // 2] if efficiencies else 1.0
-    return {"money": 1.0, "capacity": price, "compute": price / efficiency}
+    return inst.unit_values()
 
 
 def ranked(plan, families: tuple[str, ...] = LIMIT_FAMILIES) -> pd.DataFrame:

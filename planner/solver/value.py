@@ -18,7 +18,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..instance.schema import Instance
-from ..model.lp import committed
 from .highs import solve
 
 
@@ -76,17 +75,17 @@ def value_of_information(inst: Instance, time_limit: float | None = None) -> dic
     ev = solve(mean, time_limit=time_limit)
     eev_value, eev_note = math.inf, "the expected case has no plan"
     if ev.status == "optimal":
-        fix = {key: value for key, value in committed_decisions(ev).items() if committed(inst, key[-1])}
+        fix = {key: value for key, value in committed_decisions(ev).items() if inst.committed(key[-1])}
         # every signing/build variable of the committed years is fixed, zero where the
         # expected case's plan has none
         for p, prov in inst.providers.items():
             for k in prov.contracts:
                 for s in inst.signing_years(p, k):
-                    if committed(inst, s):
+                    if inst.committed(s):
                         fix.setdefault(("c", p, k, s), 0.0)
             if prov.build is not None:
                 for s in inst.year_list:
-                    if committed(inst, s):
+                    if inst.committed(s):
                         fix.setdefault(("b", p, s), 0.0)
         eev = solve(inst, time_limit=time_limit, fix=fix)
         if eev.status == "optimal":
