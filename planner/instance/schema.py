@@ -620,7 +620,7 @@ FIXED_ACROSS_CASES = {"years", "objective", "discount_rate", "term", "available"
                       "scenarios", "contracts", "build"}
 
 
-def _set_target(inst: Instance, path: str) -> tuple[list[str], str | None]:
+def settable_target(inst: Instance, path: str) -> tuple[list[str], str | None]:
     """Check a ``set`` path against the base; return its parts, or a reason it is refused."""
     parts = path.split(".")
     last = parts[-1]
@@ -693,7 +693,7 @@ def _scenario_checks(inst: Instance, data: dict) -> list[tuple[str, str]]:
         case_data = dict(base)  # copied along each set path only: the rest is shared, never changed
         refused = False
         for path, value in case.set.items():
-            parts, reason = _set_target(inst, str(path))
+            parts, reason = settable_target(inst, str(path))
             if reason:
                 problems.append((f"{where}.{path}", reason))
                 refused = True

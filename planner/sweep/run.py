@@ -14,7 +14,7 @@ Variants
     scaling is turned into a ``{year: value}`` mapping of the instance's resolved series
     when the design is made, so a worker needs only the raw instance data and the
     changes. PATHs are the dotted paths a case's ``set`` may replace (MODEL.md §5),
-    checked with :func:`planner.instance._set_target`.
+    checked with :func:`planner.instance.schema.settable_target`.
 
 Solving
     :func:`solve_variant` is the single place one variant is solved: it applies the
@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from ..instance.schema import (Instance, InstanceError, _set_target, field_value, parse_text, set_along,
+from ..instance.schema import (Instance, InstanceError, settable_target, field_value, parse_text, set_along,
                        validate_instance)
 
 #: The files a sweep folder may hold (anything else there is refused, never deleted).
@@ -297,7 +297,7 @@ class Variant:
 
 def check_path(inst: Instance, spec: GridSpec | DistSpec) -> None:
     """Refuse a path a sweep may not vary (MODEL.md §5's ``set`` rules) or scale."""
-    _, reason = _set_target(inst, spec.path)
+    _, reason = settable_target(inst, spec.path)
     if reason:
         raise SweepError(f"--vary {spec.text}: cannot vary {spec.path}: {reason}")
     if spec.kind == SCALE and field_value(inst, spec.path) is None:
@@ -518,10 +518,10 @@ def solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_
 
 
 def _solve_fresh(inst: Instance, time_limit: float | None) -> dict:
-    """One variant through :func:`planner.solve`: a new model, the full plan."""
-    import planner
+    """One variant through :func:`planner.solver.highs.solve`: a new model, the full plan."""
+    from ..solver.highs import solve
 
-    plan = planner.solve(inst, time_limit=time_limit)
+    plan = solve(inst, time_limit=time_limit)
     return plan_outcome(plan) if plan.status == "optimal" else {"status": plan.status, "message": ""}
 
 
