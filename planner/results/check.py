@@ -161,6 +161,8 @@ def check_tables(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict 
         problems = _check_scenarios(inst, tables, summary)
     else:
         problems = _check_plan(inst, tables, summary)
+    if any(p.endswith(UNKNOWN) for p in problems):
+        return problems
     if summary is not None and summary.get("max_violation") is not None:
         amount, label = max_violation(inst, tables)
         if not close(float(summary["max_violation"]), amount):
@@ -199,6 +201,9 @@ def _check_scenarios(inst: Instance, tables: dict[str, pd.DataFrame], summary: d
 def _check_plan(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict | None = None) -> list[str]:
     problems: list[str] = []
     problems += _check_procurement(inst, tables["procurement"])
+    problems += _check_decision_keys(inst, tables)
+    if problems and any(p.endswith(UNKNOWN) for p in problems):
+        return problems  # the decisions name what the instance does not have: nothing to recompute
     expected = recompute(inst, tables)
     _compare_table("capacity", tables["capacity"], ("year", "provider"), expected["capacity"], problems)
     _compare_table("usage", tables["usage"], ("year", "provider", "workload"), expected["usage"], problems)
@@ -221,26 +226,59 @@ def _check_procurement(inst: Instance, frame: pd.DataFrame) -> list[str]:
     for row in frame.itertuples():
         prov = inst.providers.get(row.provider)
         where = f"procurement.csv {row.year} {row.provider} {row.source}"
-        if prov is None:
-            problems.append(f"{where}: unknown provider")
+        if prov is None or int(row.year) not in inst.year_list:
+            problems.append(f"{where}: provider or year {UNKNOWN}")
             continue
         year = int(row.year)
+        if float(row.capacity) <= 0:
+            problems.append(f"{where}: capacity {row.capacity} is not > 0")
         if row.source == "build":
-            if prov.build is None:
+            build = prov.build
+            if build is None:
                 problems.append(f"{where}: provider cannot build")
-            elif not close(float(row.unit_price), prov.build.capex[year]):
-                problems.append(f"{where}: unit_price {row.unit_price} is not the capex {prov.build.capex[year]}")
+                continue
+            if not close(float(row.unit_price), build.capex[year]):
+                problems.append(f"{where}: unit_price {row.unit_price} is not the capex {build.capex[year]}")
+            if not (_blank(row.term) and _blank(row.upfront)):
+                problems.append(f"{where}: a build has no term or upfront, got {row.term!r} and {row.upfront!r}")
+            if _blank(row.online_from) or int(row.online_from) != year + build.lead_time:
+                problems.append(f"{where}: online_from {row.online_from!r} is not {year} + lead_time {build.lead_time}")
             continue
         contract = prov.contracts.get(row.source)
         if contract is None:
-            problems.append(f"{where}: unknown contract")
+            problems.append(f"{where}: contract {UNKNOWN}")
         elif year not in inst.signing_years(row.provider, row.source):
             problems.append(f"{where}: signed outside its available years")
-        elif int(row.term) != contract.term or not close(float(row.unit_price), contract.price[year]):
+        elif _blank(row.term) or int(row.term) != contract.term or not close(float(row.unit_price), contract.price[year]):
             problems.append(f"{where}: term/unit_price differ from the instance")
-        if float(row.capacity) <= 0:
-            problems.append(f"{where}: capacity {row.capacity} is not > 0")
+        elif _blank(row.upfront) or not close(float(row.upfront), contract.upfront[year]):
+            problems.append(f"{where}: upfront {row.upfront!r} is not the contract's {contract.upfront[year]}")
+        elif _blank(row.online_from) or int(row.online_from) != year:
+            problems.append(f"{where}: online_from {row.online_from!r} is not the signing year {year}")
     return problems
+
+
+#: The end of a problem that leaves no decisions to recompute from.
+UNKNOWN = "not in the instance"
+
+
+def _check_decision_keys(inst: Instance, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Every decision names a provider, workload and year of the instance, and finance.csv
+    has one row per planning year (the recomputation reads its debt by year)."""
+    problems = []
+    years = set(inst.year_list)
+    for row in tables["usage"].itertuples():
+        if row.provider not in inst.providers or row.workload not in inst.workloads or int(row.year) not in years:
+            problems.append(f"usage.csv {row.year} {row.provider} {row.workload}: {UNKNOWN}")
+    finance_years = [int(y) for y in tables["finance"]["year"]]
+    if sorted(finance_years) != sorted(years):
+        problems.append(f"finance.csv years {finance_years}: not the planning years, one row each; {UNKNOWN}")
+    return problems
+
+
+def _blank(value) -> bool:
+    """A missing cell: None, NaN or pandas' NA (a blank in the CSV)."""
+    return value is None or bool(pd.isna(value))
 
 
 def constraint_violations(inst: Instance, expected: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
