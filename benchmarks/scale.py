@@ -246,7 +246,7 @@ def peak_wrapper(args: list[str]) -> None:
 def stages_worker(path: str, out: str) -> None:
     """``--stages FILE OUT``: the planner's steps, timed; prints one JSON line."""
     started = time.perf_counter()
-    from planner.instance.schema import load_instance
+    from planner.instance.loading import load_instance
     from planner.solver.highs import solve
 
     timings: dict = {"imports": time.perf_counter() - started}
@@ -332,7 +332,7 @@ HANDOFFS = ("persistent", "appsi", "standard_form", "planner")
 
 def handoff_worker(path: str, method: str) -> None:
     """``--handoff-worker FILE METHOD``: build the model, hand it to HiGHS by METHOD, solve."""
-    from planner.instance.schema import load_instance
+    from planner.instance.loading import load_instance
     from planner.model.lp import build_model
 
     model = build_model(load_instance(path))

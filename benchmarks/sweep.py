@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.instance.schema import validate_instance  # noqa: E402
+from planner.instance.loading import validate_instance  # noqa: E402
 from planner.sweep.run import apply_changes, load_data, make_design, parse_vary, run_sweep  # noqa: E402
 
 VARY = [

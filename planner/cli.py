@@ -55,7 +55,8 @@ def _report_invalid(err: InstanceError) -> None:
 
 
 def _load_or_exit(path: Path):
-    from .instance.schema import InstanceError, load_instance
+    from .instance.errors import InstanceError
+    from .instance.loading import load_instance
 
     try:
         return load_instance(path)
@@ -325,7 +326,8 @@ def solve_all(
     if not paths:
         _err(f"error: no instance files (*.yaml, *.yml, *.json) in {folder}")
         raise typer.Exit(INVALID)
-    from .instance.schema import InstanceError, load_instance
+    from .instance.errors import InstanceError
+    from .instance.loading import load_instance
 
     loaded, worst, outcomes = {}, OPTIMAL, []
     for path in paths:
@@ -454,7 +456,7 @@ def sweep(
     Infeasible variants are rows with their status. Ctrl-C keeps the finished rows (exit
     130); rerunning the same command resumes. Exit 0 when every variant has its row.
     """
-    from .instance.schema import InstanceError
+    from .instance.errors import InstanceError
     from .sweep.run import SweepError, run_sweep
 
     try:
@@ -475,7 +477,8 @@ def validate(
     instances: Annotated[list[Path], typer.Argument(help="Instance files to check.", show_default=False)],
 ) -> None:
     """Check instance files against MODEL.md §1 without solving (exit 2 if any is invalid)."""
-    from .instance.schema import InstanceError, load_instance
+    from .instance.errors import InstanceError
+    from .instance.loading import load_instance
 
     failed = 0
     for path in instances:
@@ -494,7 +497,7 @@ def validate(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the instance format (for editors)."""
-    from .instance.schema import instance_json_schema
+    from .instance.loading import instance_json_schema
 
     typer.echo(json.dumps(instance_json_schema(), indent=2))
 

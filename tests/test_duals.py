@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import planner
 from planner.solver.duals import COLUMNS, LIMIT_FAMILIES, ranked, top_constraints
-from planner.instance.schema import InstanceError
+from planner.instance.errors import InstanceError
 from planner.results.plan import RESULT_FILES, ResultsError
 
 from .strategies import instances

@@ -335,7 +335,7 @@ def test_alias_bombs_fail_fast_with_exit_2(fan, depth, where):
             with pytest.raises(planner.InstanceError) as caught:
                 planner.load_instance(file)
             assert_short(caught.value.render(), "bomb")
-            if fan ** depth > planner.instance.schema.MAX_NODES:
+            if fan ** depth > planner.instance.loading.MAX_NODES:
                 assert "too large" in caught.value.render()
             assert cli_outcome(file, Path(folder) / "out") == 2
 

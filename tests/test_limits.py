@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 import planner
 import planner.solver.highs
 from planner.cli import app
-from planner.instance.schema import MAX_CONSTRAINTS, MAX_NODES, MAX_VARIABLES, InstanceError, estimate_size
+from planner.instance.loading import MAX_CONSTRAINTS, MAX_NODES, MAX_VARIABLES, estimate_size
+from planner.instance.errors import InstanceError
 from planner.model.lp import build_model
 from planner.instance.scaling import scaling_warning
 
@@ -250,7 +251,7 @@ def test_an_lp_the_simplex_leaves_undecided_is_decided_by_the_interior_point_met
                                                     2030: 1.75}
     data["providers"]["microsoft"]["min_share"] = {2025: 0.6, 2026: 0.5, 2027: 0.4, 2028: 0.32, 2029: 0.26,
                                                    2030: 1.0}
-    inst = planner.instance.schema.validate_instance(data)
+    inst = planner.instance.loading.validate_instance(data)
     assert scaling_warning(inst) is None
     lp = planner.solver.highs.LinearProgram(build_model(inst))
     lp.highs.run()

@@ -27,7 +27,9 @@ from hypothesis import strategies as st
 
 import planner
 import planner.sweep.run as sweep
-from planner.instance.schema import SETTABLE, InstanceError, field_value, validate_instance
+from planner.instance.paths import SETTABLE, field_value
+from planner.instance.errors import InstanceError
+from planner.instance.loading import validate_instance
 from planner.model.lp import build_model
 from planner.solver.parametric import NotParametric, ParametricProgram, parametric_problem
 from planner.solver.highs import LinearProgram

@@ -43,7 +43,8 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn.linear import LinearRepnVisitor
 
-from ..instance.schema import Instance, field_value
+from ..instance.paths import field_value
+from ..instance.schema import Instance
 from ..model.lp import build_model, first_stage_hold, needs_second_stage
 from ..results.plan import _Values
 from .highs import _INF, LinearProgram, LPArrays, SolverFailure, _cost_vector, _run, compile_row

@@ -14,7 +14,7 @@ Variants
     scaling is turned into a ``{year: value}`` mapping of the instance's resolved series
     when the design is made, so a worker needs only the raw instance data and the
     changes. PATHs are the dotted paths a case's ``set`` may replace (MODEL.md §5),
-    checked with :func:`planner.instance.schema.settable_target`.
+    checked with :func:`planner.instance.paths.settable_target`.
 
 Solving
     :func:`solve_variant` is the single place one variant is solved: it applies the
@@ -60,8 +60,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from ..instance.schema import (Instance, InstanceError, settable_target, field_value, parse_text, set_along,
-                       validate_instance)
+from ..instance.errors import InstanceError
+from ..instance.loading import parse_text, validate_instance
+from ..instance.paths import field_value, set_along, settable_target
+from ..instance.schema import Instance
 
 #: The files a sweep folder may hold (anything else there is refused, never deleted).
 SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV = "sweep.csv", "sweep.json", "sensitivity.csv"
@@ -637,7 +639,7 @@ def _csv_row(variant: Variant, outcome: dict, providers) -> list:
 
 def load_data(path: Path) -> tuple[dict, Instance]:
     """Parse the instance file once; return its raw data (with ``name``) and the Instance."""
-    from ..instance.schema import load_instance
+    from ..instance.loading import load_instance
 
     inst = load_instance(path)  # raises InstanceError naming the file and fields
     text = Path(path).read_bytes().decode("utf-8-sig")
