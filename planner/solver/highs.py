@@ -48,7 +48,8 @@ from pyomo.version import version as pyomo_version
 
 from ..instance.schema import Instance
 from .duals import dual_table
-from ..model.lp import add_second_stage, build_model, needs_second_stage
+from ..model.lp import build_model
+from ..model.stochastic import add_second_stage, needs_second_stage
 from ..results.plan import Plan, make_summary, make_tables
 
 #: Decision values smaller than this (in absolute value) are written as exact zeros.
@@ -432,7 +433,7 @@ def run_lp(lp: LinearProgram, time_limit: float | None, started: float, zero: fl
 
 def _second_stage(lp: LinearProgram, model, inst, first_stage: float, time_limit, started) -> str:
     """Hold the first objective at its optimum and minimise the (expected) discounted
-    cumulative loss (``planner.model.add_second_stage``)."""
+    cumulative loss (``planner.model.stochastic.add_second_stage``)."""
     add_second_stage(model, inst, first_stage)
     lp.sync()
     status, _ = run_lp(lp, time_limit, started)

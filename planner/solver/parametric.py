@@ -44,7 +44,8 @@ from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn.linear import LinearRepnVisitor
 
 from ..instance.schema import Instance, field_value
-from ..model.lp import build_model, first_stage_hold, needs_second_stage
+from ..model.lp import build_model
+from ..model.stochastic import first_stage_hold, needs_second_stage
 from ..results.plan import _Values
 from .highs import INF, LinearProgram, LPArrays, SolverFailure, compile_row, cost_vector, run_lp
 
