@@ -45,11 +45,11 @@ def build_elastic_model(inst: Instance) -> pyo.ConcreteModel:
             total = m.total_slack
             blocks = [m]
         else:
-            blocks = [m.case[n] for n in m.CASES]
             for n in m.CASES:
                 add_slack(m.case[n], inst.cases[n])
             total = sum(m.case[n].total_slack for n in m.CASES)
-        for block in [m, *blocks]:
+            blocks = [m, *(m.case[n] for n in m.CASES)]
+        for block in blocks:  # the rows that only defined the objective replaced here
             for family in FAMILIES.values():
                 component = block.component(family.name)
                 if family.objective and component is not None:

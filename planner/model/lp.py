@@ -270,6 +270,8 @@ def add_variables(m, inst: Instance) -> None:
     m.u = pyo.Var(m.USES, bounds=(0, NO_LIMIT), doc="capacity of p used for workload w in year t")
     m.debt = pyo.Var(m.T, bounds=(0, NO_LIMIT), doc="end-of-year debt")
     m.cash = pyo.Var(m.T, doc="end-of-year cash")
+    # charge: for every provider and year, not only where min_spend is given (MODEL.md §2);
+    # without a min_spend, charge_covers_spend pins it to the spend (docs/extensions.md)
     m.charge = pyo.Var(m.P, m.T, bounds=(0, NO_LIMIT), doc="money charged by provider p in year t")
 
 
