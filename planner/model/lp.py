@@ -439,11 +439,6 @@ def add_service_cap(m, inst: Instance) -> None:
     m.service_cap = pyo.Constraint(m.W, m.T, rule=lambda m, w, t: m.served[w, t] <= workloads[w].demand[t])
 
 
-def total_active(m, t):
-    """Σ_q active[q,t], the capacity of every provider (the shares' base)."""
-    return sum(m.active_capacity[q, t] for q in m.P)
-
-
 def add_minimum_capacity(m, inst: Instance) -> None:
     """4. active[p,t] ≥ min_capacity[p,t] (where given)."""
     providers = inst.providers
@@ -451,6 +446,11 @@ def add_minimum_capacity(m, inst: Instance) -> None:
         _provider_years(m, inst, "min_capacity"),
         rule=lambda m, p, t: m.active_capacity[p, t] >= providers[p].min_capacity[t],
     )
+
+
+def total_active(m, t):
+    """Σ_q active[q,t], the capacity of every provider (the shares' base)."""
+    return sum(m.active_capacity[q, t] for q in m.P)
 
 
 def add_min_share(m, inst: Instance) -> None:
