@@ -20,7 +20,7 @@ Expressions
     ``compute_cost``, ``capex``, ``capex_expense``, ``interest``, ``loss``,
     ``cumulative_loss``, ``discounted_loss``.
 
-Constraint families
+Constraint families (one ``add_<family>`` each; their rows in :mod:`planner.model.families`)
     The limits of the decision variables: ``contract_max_per_year``,
     ``build_max_per_year``, ``debt_limit``, ``minimum_cash``; then §2's
     1 ``use_within_reach``, 2 ``provider_capacity``, 3 ``service_floor`` /
@@ -28,9 +28,10 @@ Constraint families
     6 ``gradual_decline``, 7 ``cash_balance``, and the take-or-pay pair
     ``charge_covers_spend`` / ``take_or_pay``; for the peak objective, ``peak_bound``.
 
-Diagnosis (MODEL.md §4)
-    ``build_model(instance, elastic=True)`` gives each hard family a slack variable
-    ``slack_<family>`` and minimises their weighted total (``add_total_slack_objective``).
+Elsewhere
+    The extensive form over cases and the second stage (MODEL.md §5) are in
+    :mod:`planner.model.stochastic`; the diagnosis model of §4, which gives each hard
+    family's rows a slack after this model is built, in :mod:`planner.model.elastic`.
 
 Speed
     The memberships the sums run over (which contracts are active in a year, which builds
@@ -52,50 +53,44 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from ..instance.schema import Instance
+from .stochastic import add_nonanticipativity, add_risk_objective
 
 pyomo.repn.plugins.load()
 
 NO_LIMIT = None
 
 
-def build_model(inst: Instance, objective: str | None = None, elastic: bool = False) -> pyo.ConcreteModel:
+def build_model(inst: Instance, objective: str | None = None) -> pyo.ConcreteModel:
     """Build the LP of ``inst``; ``objective`` overrides the instance's objective.
-
-    ``elastic=True`` builds the diagnosis model of MODEL.md §4: every hard constraint
-    (see :data:`HARD_FAMILIES`) gets a non-negative slack ``slack_<family>`` and the
-    objective minimises their weighted total instead of the loss.
 
     An instance with ``scenarios`` gets the extensive form of MODEL.md §5: one block
     ``case[n]`` per case holding a copy of §2 with that case's data, the committed
     signings and builds tied together (``nonanticipativity``), and the risk objective.
+
+    The diagnosis model of MODEL.md §4 is this model with slack added:
+    :func:`planner.model.elastic.build_elastic_model`.
     """
     # Building makes millions of small objects that all stay alive: pausing Python's
     # cyclic garbage collector meanwhile (as Pyomo's own writers do) halves the time.
     with PauseGC():
         m = pyo.ConcreteModel(name=inst.name)
         m.objective_name = objective or inst.objective
-        m.elastic = elastic
         if inst.scenarios is None:
-            add_plan(m, inst, m.objective_name, elastic)
-            m.objective = pyo.Objective(expr=m.total_slack if elastic else m.plan_objective, sense=pyo.minimize)
+            add_plan(m, inst, m.objective_name)
+            m.objective = pyo.Objective(expr=m.plan_objective, sense=pyo.minimize)
             return m
         m.CASES = pyo.Set(initialize=list(inst.cases), ordered=True, doc="cases n")
-        m.case = pyo.Block(m.CASES, rule=lambda b, n: add_plan(b, inst.cases[n], m.objective_name, elastic))
+        m.case = pyo.Block(m.CASES, rule=lambda b, n: add_plan(b, inst.cases[n], m.objective_name))
         add_nonanticipativity(m, inst)
-        if elastic:
-            m.objective = pyo.Objective(expr=sum(m.case[n].total_slack for n in m.CASES), sense=pyo.minimize)
-        else:
-            add_risk_objective(m, inst)
+        add_risk_objective(m, inst)
         return m
 
 
-def add_plan(m, inst: Instance, objective_name: str, elastic: bool) -> None:
+def add_plan(m, inst: Instance, objective_name: str) -> None:
     """Every component of §2 for ``inst`` on the block ``m``: sets, variables,
-    expressions, constraint families, and the plan's objective expression
-    (``plan_objective``, or ``total_slack`` when elastic)."""
+    expressions, the constraint families in MODEL.md's order, and the plan's objective
+    expression ``plan_objective``."""
     m.objective_name = objective_name
-    m.elastic = elastic
-    m.relaxed_families = []
     add_sets(m, inst)
     add_variables(m, inst)
     add_expressions(m, inst)
@@ -105,32 +100,16 @@ def add_plan(m, inst: Instance, objective_name: str, elastic: bool) -> None:
     add_minimum_cash(m, inst)
     add_use_within_reach(m, inst)
     add_provider_capacity(m, inst)
-    add_service(m, inst)
+    add_service_floor(m, inst)
+    add_service_cap(m, inst)
     add_minimum_capacity(m, inst)
-    add_shares(m, inst)
+    add_min_share(m, inst)
+    add_max_share(m, inst)
     add_gradual_decline(m, inst)
     add_cash_balance(m, inst)
+    add_charge_covers_spend(m, inst)
     add_take_or_pay(m, inst)
-    if elastic:
-        add_total_slack(m, inst)
-    else:
-        add_plan_objective(m, inst)
-
-
-#: The hard constraint families (MODEL.md §4), which a diagnosis may relax, and the unit
-#: their slack is measured in.
-HARD_FAMILIES = {
-    "contract_max_per_year": "capacity",
-    "build_max_per_year": "capacity",
-    "debt_limit": "money",
-    "minimum_cash": "money",
-    "provider_capacity": "capacity",
-    "service_floor": "compute",
-    "minimum_capacity": "capacity",
-    "min_share": "capacity",
-    "max_share": "capacity",
-    "gradual_decline": "capacity",
-}
+    add_plan_objective(m, inst)
 
 
 # --------------------------------------------------------------------------------------
@@ -172,23 +151,39 @@ def add_sets(m, inst: Instance) -> None:
     )
 
 
+def contract_years(contract, s: int, last: int) -> range:
+    """The years up to ``last`` in which ``contract``, signed in ``s``, is active:
+    ``s .. s+term-1``."""
+    return range(s, min(s + contract.term, last + 1))
+
+
+def online_years(build, s: int, last: int) -> range:
+    """The years up to ``last`` in which a build started in ``s`` is online:
+    ``s+lead_time ≤ t < s+lead_time+lifetime`` (no end without a lifetime)."""
+    start = s + build.lead_time
+    return range(start, last + 1 if build.lifetime is None else min(last + 1, start + build.lifetime))
+
+
+def expensed_years(build, s: int, last: int) -> range:
+    """The years up to ``last`` in which the capex of a build started in ``s`` is
+    depreciated: ``s+lead_time ≤ t < s+lead_time+depreciation_years`` (none for 0)."""
+    start = s + build.lead_time
+    return range(start, min(last + 1, start + build.depreciation_years))
+
+
 def contract_active(inst: Instance, p: str, k: str, s: int, t: int) -> bool:
     """A contract signed in year ``s`` is active in ``s .. s+term-1``."""
-    return s <= t <= s + inst.providers[p].contracts[k].term - 1
+    return t in contract_years(inst.providers[p].contracts[k], s, t)
 
 
 def build_online(inst: Instance, p: str, s: int, t: int) -> bool:
     """A build started in ``s`` is online for ``s+lead_time <= t < s+lead_time+lifetime``."""
-    build = inst.providers[p].build
-    start = s + build.lead_time
-    return start <= t and (build.lifetime is None or t < start + build.lifetime)
+    return t in online_years(inst.providers[p].build, s, t)
 
 
 def depreciating(inst: Instance, p: str, s: int, t: int) -> bool:
     """Capex of a build started in ``s`` is expensed in ``t`` (``depreciation_years`` >= 1)."""
-    build = inst.providers[p].build
-    start = s + build.lead_time
-    return start <= t < start + build.depreciation_years
+    return t in expensed_years(inst.providers[p].build, s, t)
 
 
 class Lookup:
@@ -202,6 +197,10 @@ class Lookup:
     ``signed[p][t]``         the ``(k, s)`` of ``p``'s contracts active at ``t`` (:func:`contract_active`)
     ``online[p][t]``         the ``s`` whose build is online at ``t`` (:func:`build_online`)
     ``expensed[p][t]``       the ``s`` whose capex is depreciated in ``t`` (:func:`depreciating`)
+
+    Each is filled from the years those predicates are defined by (:func:`contract_years`,
+    :func:`online_years`, :func:`expensed_years`), walking each signing's or build's years
+    once rather than asking the predicate for every year.
     """
 
     def __init__(self, inst: Instance):
@@ -218,7 +217,7 @@ class Lookup:
             signed = self.signed[p] = {t: [] for t in years}
             for k, contract in prov.contracts.items():
                 for s in self.signing_years[p, k]:
-                    for t in range(s, min(s + contract.term - 1, last) + 1):
+                    for t in contract_years(contract, s, last):
                         signed[t].append((k, s))
             build = prov.build
             if build is None:
@@ -226,11 +225,9 @@ class Lookup:
             online = self.online[p] = {t: [] for t in years}
             expensed = self.expensed[p] = {t: [] for t in years}
             for s in years:
-                start = s + build.lead_time
-                end = last if build.lifetime is None else min(last, start + build.lifetime - 1)
-                for t in range(start, end + 1):
+                for t in online_years(build, s, last):
                     online[t].append(s)
-                for t in range(start, min(last, start + build.depreciation_years - 1) + 1):
+                for t in expensed_years(build, s, last):
                     expensed[t].append(s)
 
 
@@ -273,29 +270,9 @@ def add_variables(m, inst: Instance) -> None:
     m.u = pyo.Var(m.USES, bounds=(0, NO_LIMIT), doc="capacity of p used for workload w in year t")
     m.debt = pyo.Var(m.T, bounds=(0, NO_LIMIT), doc="end-of-year debt")
     m.cash = pyo.Var(m.T, doc="end-of-year cash")
+    # charge: for every provider and year, not only where min_spend is given (MODEL.md §2);
+    # without a min_spend, charge_covers_spend pins it to the spend (docs/extensions.md)
     m.charge = pyo.Var(m.P, m.T, bounds=(0, NO_LIMIT), doc="money charged by provider p in year t")
-
-
-def relaxation(m, family: str, index):
-    """The slack by which each constraint of a hard ``family`` may give.
-
-    In the plain model this is zero everywhere; in the elastic (diagnosis) model it is a
-    non-negative variable ``slack_<family>`` over ``index``.
-    """
-    if not m.elastic:
-        return _NO_SLACK
-    slack = pyo.Var(index, bounds=(0, NO_LIMIT), doc=f"how far {family} gives")
-    m.add_component(f"slack_{family}", slack)
-    m.relaxed_families.append(family)
-    return slack
-
-
-class _NoSlack:
-    def __getitem__(self, index):
-        return 0
-
-
-_NO_SLACK = _NoSlack()
 
 
 # --------------------------------------------------------------------------------------
@@ -398,38 +375,30 @@ def add_expressions(m, inst: Instance) -> None:
 
 def add_contract_max_per_year(m, inst: Instance) -> None:
     """c[p,k,s] ≤ max_per_year_k[s] (where given)."""
-    index = [(p, k, s) for p, k, s in m.SIGNINGS if inst.providers[p].contracts[k].max_per_year is not None]
-    give = relaxation(m, "contract_max_per_year", index)
+    contracts = {p: prov.contracts for p, prov in inst.providers.items()}
     m.contract_max_per_year = pyo.Constraint(
-        index,
-        rule=lambda m, p, k, s: m.c[p, k, s] - give[p, k, s] <= inst.providers[p].contracts[k].max_per_year[s],
+        [(p, k, s) for p, k, s in m.SIGNINGS if contracts[p][k].max_per_year is not None],
+        rule=lambda m, p, k, s: m.c[p, k, s] <= contracts[p][k].max_per_year[s],
     )
 
 
 def add_build_max_per_year(m, inst: Instance) -> None:
     """b[p,s] ≤ build max_per_year[s] (where given)."""
-    index = [(p, s) for p, s in m.BUILDS if inst.providers[p].build.max_per_year is not None]
-    give = relaxation(m, "build_max_per_year", index)
+    providers = inst.providers
     m.build_max_per_year = pyo.Constraint(
-        index, rule=lambda m, p, s: m.b[p, s] - give[p, s] <= inst.providers[p].build.max_per_year[s]
+        [(p, s) for p, s in m.BUILDS if providers[p].build.max_per_year is not None],
+        rule=lambda m, p, s: m.b[p, s] <= providers[p].build.max_per_year[s],
     )
 
 
 def add_debt_limit(m, inst: Instance) -> None:
     """debt[t] ≤ limit[t]."""
-    give = relaxation(m, "debt_limit", m.T)
-    m.debt_limit = pyo.Constraint(m.T, rule=lambda m, t: m.debt[t] - give[t] <= inst.finance.debt.limit[t])
+    m.debt_limit = pyo.Constraint(m.T, rule=lambda m, t: m.debt[t] <= inst.finance.debt.limit[t])
 
 
 def add_minimum_cash(m, inst: Instance) -> None:
-    """cash[t] ≥ min_cash[t].
-
-    In a diagnosis this floor gives by extra cash put into the year's ``cash_balance``
-    (``slack_minimum_cash[t]``, see :func:`add_cash_balance`) rather than by a per-year
-    slack here: a shortfall is then reported once, in the year it starts, and carries on
-    in the balance, the way new funding would.
-    """
-    relaxation(m, "minimum_cash", m.T)
+    """cash[t] ≥ min_cash[t]. (A diagnosis relaxes it through ``cash_balance``: see the
+    family's row in :mod:`planner.model.families`.)"""
     m.minimum_cash = pyo.Constraint(m.T, rule=lambda m, t: m.cash[t] >= inst.finance.min_cash[t])
 
 
@@ -443,102 +412,116 @@ def add_use_within_reach(m, inst: Instance) -> None:
 
 
 def _provider_years(m, inst: Instance, field: str) -> list[tuple[str, int]]:
+    """The ``(p, t)`` of the providers that give ``field`` (a yearly series), every year."""
     return [(p, t) for p, prov in inst.providers.items() if getattr(prov, field) is not None for t in m.T]
 
 
 def add_provider_capacity(m, inst: Instance) -> None:
     """2. active[p,t] ≤ capacity[p,t] (where given)."""
-    index = _provider_years(m, inst, "capacity")
-    give = relaxation(m, "provider_capacity", index)
+    providers = inst.providers
     m.provider_capacity = pyo.Constraint(
-        index, rule=lambda m, p, t: m.active_capacity[p, t] - give[p, t] <= inst.providers[p].capacity[t]
+        _provider_years(m, inst, "capacity"),
+        rule=lambda m, p, t: m.active_capacity[p, t] <= providers[p].capacity[t],
     )
 
 
-def add_service(m, inst: Instance) -> None:
-    """3. min_served[w,t]·demand[w,t] ≤ served[w,t] (``service_floor``) and
-    served[w,t] ≤ demand[w,t] (``service_cap``)."""
-    give = relaxation(m, "service_floor", [(w, t) for w in m.W for t in m.T])
+def add_service_floor(m, inst: Instance) -> None:
+    """3. min_served[w,t]·demand[w,t] ≤ served[w,t]."""
     workloads = inst.workloads
     m.service_floor = pyo.Constraint(
-        m.W, m.T,
-        rule=lambda m, w, t: m.served[w, t] + give[w, t] >= workloads[w].min_served[t] * workloads[w].demand[t],
+        m.W, m.T, rule=lambda m, w, t: m.served[w, t] >= workloads[w].min_served[t] * workloads[w].demand[t]
     )
+
+
+def add_service_cap(m, inst: Instance) -> None:
+    """3. served[w,t] ≤ demand[w,t]."""
+    workloads = inst.workloads
     m.service_cap = pyo.Constraint(m.W, m.T, rule=lambda m, w, t: m.served[w, t] <= workloads[w].demand[t])
 
 
 def add_minimum_capacity(m, inst: Instance) -> None:
     """4. active[p,t] ≥ min_capacity[p,t] (where given)."""
-    index = _provider_years(m, inst, "min_capacity")
-    give = relaxation(m, "minimum_capacity", index)
+    providers = inst.providers
     m.minimum_capacity = pyo.Constraint(
-        index, rule=lambda m, p, t: m.active_capacity[p, t] + give[p, t] >= inst.providers[p].min_capacity[t]
+        _provider_years(m, inst, "min_capacity"),
+        rule=lambda m, p, t: m.active_capacity[p, t] >= providers[p].min_capacity[t],
     )
 
 
-def add_shares(m, inst: Instance) -> None:
-    """5. min_share·Σ_q active[q,t] ≤ active[p,t] ≤ max_share·Σ_q active[q,t] (where given)."""
+def total_active(m, t):
+    """Σ_q active[q,t], the capacity of every provider (the shares' base)."""
+    return sum(m.active_capacity[q, t] for q in m.P)
 
-    def total(m, t):
-        return sum(m.active_capacity[q, t] for q in m.P)
 
-    floor_index = _provider_years(m, inst, "min_share")
-    floor_give = relaxation(m, "min_share", floor_index)
+def add_min_share(m, inst: Instance) -> None:
+    """5. min_share[p,t]·Σ_q active[q,t] ≤ active[p,t] (where given)."""
+    providers = inst.providers
     m.min_share = pyo.Constraint(
-        floor_index,
-        rule=lambda m, p, t: inst.providers[p].min_share[t] * total(m, t) <= m.active_capacity[p, t] + floor_give[p, t],
+        _provider_years(m, inst, "min_share"),
+        rule=lambda m, p, t: providers[p].min_share[t] * total_active(m, t) <= m.active_capacity[p, t],
     )
-    cap_index = _provider_years(m, inst, "max_share")
-    cap_give = relaxation(m, "max_share", cap_index)
+
+
+def add_max_share(m, inst: Instance) -> None:
+    """5. active[p,t] ≤ max_share[p,t]·Σ_q active[q,t] (where given)."""
+    providers = inst.providers
     m.max_share = pyo.Constraint(
-        cap_index,
-        rule=lambda m, p, t: m.active_capacity[p, t] - cap_give[p, t] <= inst.providers[p].max_share[t] * total(m, t),
+        _provider_years(m, inst, "max_share"),
+        rule=lambda m, p, t: m.active_capacity[p, t] <= providers[p].max_share[t] * total_active(m, t),
     )
 
 
 def add_gradual_decline(m, inst: Instance) -> None:
     """6. active[p,t] ≥ (1 − max_decline[p,t])·active[p,t-1] for t > t0 (where given)."""
-    t0 = inst.years[0]
-    index = [(p, t) for p, t in _provider_years(m, inst, "max_decline") if t > t0]
-    give = relaxation(m, "gradual_decline", index)
+    providers, t0 = inst.providers, inst.years[0]
     m.gradual_decline = pyo.Constraint(
-        index,
-        rule=lambda m, p, t: m.active_capacity[p, t] + give[p, t]
-        >= (1 - inst.providers[p].max_decline[t]) * m.active_capacity[p, t - 1],
+        [(p, t) for p, t in _provider_years(m, inst, "max_decline") if t > t0],
+        rule=lambda m, p, t: m.active_capacity[p, t]
+        >= (1 - providers[p].max_decline[t]) * m.active_capacity[p, t - 1],
     )
 
 
 def add_cash_balance(m, inst: Instance) -> None:
     """7. cash[t] = cash[t-1] + revenue + funding + debt[t] − debt[t-1] − compute_cost
-    − capex − other_costs − interest, with cash[t0-1] = initial_cash."""
-    finance, t0 = inst.finance, inst.years[0]
+    − capex − other_costs − interest, with cash[t0-1] = initial_cash.
 
-    shortfall = m.component("slack_minimum_cash") if m.elastic else _NO_SLACK
+    Written ``cash[t] == (the money side)``: a diagnosis adds the cash floor's slack to the
+    right-hand side, as new money (:mod:`planner.model.elastic`)."""
+    finance, t0 = inst.finance, inst.years[0]
 
     def rule(m, t):
         cash_before = finance.initial_cash if t == t0 else m.cash[t - 1]
         return m.cash[t] == (
             cash_before + m.revenue[t] + finance.funding[t] + m.debt[t] - m.debt_before[t]
             - m.compute_cost[t] - m.capex[t] - finance.other_costs[t] - m.interest[t]
-            + shortfall[t]
         )
 
     m.cash_balance = pyo.Constraint(m.T, rule=rule)
 
 
-def add_take_or_pay(m, inst: Instance) -> None:
-    """charge[p,t] = spend[p,t] without ``min_spend``; with it, charge ≥ spend and
-    charge ≥ min_spend (take-or-pay: the optimum pays the larger)."""
+def add_charge_covers_spend(m, inst: Instance) -> None:
+    """charge[p,t] = spend[p,t] without ``min_spend``; with it, charge[p,t] ≥ spend[p,t].
+
+    ``charge`` is a variable for every provider and year, where MODEL.md asks for it only
+    where ``min_spend`` is given: without one, this equality pins it to the spend (and
+    gives it a shadow price in ``duals.csv``; docs/extensions.md)."""
+    providers = inst.providers
 
     def covers(m, p, t):
-        if inst.providers[p].min_spend is None:
+        if providers[p].min_spend is None:
             return m.charge[p, t] == m.spend[p, t]
         return m.charge[p, t] >= m.spend[p, t]
 
     m.charge_covers_spend = pyo.Constraint(m.P, m.T, rule=covers)
+
+
+def add_take_or_pay(m, inst: Instance) -> None:
+    """charge[p,t] ≥ min_spend[p,t] (where given): take-or-pay, the optimum pays the larger
+    of the spend and the minimum."""
+    providers = inst.providers
     m.take_or_pay = pyo.Constraint(
         _provider_years(m, inst, "min_spend"),
-        rule=lambda m, p, t: m.charge[p, t] >= inst.providers[p].min_spend[t],
+        rule=lambda m, p, t: m.charge[p, t] >= providers[p].min_spend[t],
     )
 
 
@@ -548,128 +531,17 @@ def add_take_or_pay(m, inst: Instance) -> None:
 
 
 def add_plan_objective(m, inst: Instance) -> None:
-    """``plan_objective``: the discounted cumulative loss for ``cumulative_loss``; for
-    ``peak_cumulative_loss`` the variable ``peak`` with ``peak ≥ cumulative_loss[t]``
-    (the solver then runs the second stage)."""
+    """``plan_objective``: the discounted cumulative loss Σ_t (1+r)^-(t-t0)·loss[t] for
+    ``cumulative_loss``; for ``peak_cumulative_loss`` the peak ``z`` (:func:`add_peak_bound`;
+    the solver then runs the second stage, :mod:`planner.model.stochastic`)."""
     if m.objective_name == "peak_cumulative_loss":
-        m.peak = pyo.Var(doc="peak cumulative loss z")
-        m.peak_bound = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= m.cumulative_loss[t])
+        add_peak_bound(m, inst)
         m.plan_objective = pyo.Expression(expr=m.peak)
     else:
         m.plan_objective = pyo.Expression(expr=m.discounted_loss)
 
 
-# --------------------------------------------------------------------------------------
-# Uncertainty (MODEL.md §5)
-# --------------------------------------------------------------------------------------
-
-
-def add_nonanticipativity(m, inst: Instance) -> None:
-    """c[p,k,s] and b[p,s] with s in the committed years are one decision for every case:
-    each case's copy equals the first case's."""
-    first = m.CASES.first()
-    head = m.case[first]
-    m.nonanticipativity_signing = pyo.Constraint(
-        [(n, p, k, s) for n in m.CASES if n != first for p, k, s in head.SIGNINGS if inst.committed(s)],
-        rule=lambda m, n, p, k, s: m.case[n].c[p, k, s] == head.c[p, k, s],
-    )
-    m.nonanticipativity_build = pyo.Constraint(
-        [(n, p, s) for n in m.CASES if n != first for p, s in head.BUILDS if inst.committed(s)],
-        rule=lambda m, n, p, s: m.case[n].b[p, s] == head.b[p, s],
-    )
-
-
-def add_risk_objective(m, inst: Instance) -> None:
-    """minimise (1−λ)·Σ_n π_n L_n + λ·CVaR_α, CVaR_α = η + Σ_n π_n ξ_n / (1−α),
-    ξ_n ≥ L_n − η, ξ_n ≥ 0, η free (η and ξ only when λ > 0)."""
-    scen = inst.scenarios
-    weight, alpha = scen.risk.weight, scen.risk.alpha
-    probability = {n: case.probability for n, case in scen.cases.items()}
-    m.expected_objective = pyo.Expression(expr=sum(probability[n] * m.case[n].plan_objective for n in m.CASES))
-    if weight == 0:
-        m.objective = pyo.Objective(expr=m.expected_objective, sense=pyo.minimize)
-        return
-    m.eta = pyo.Var(doc="η: the value at risk")
-    m.xi = pyo.Var(m.CASES, bounds=(0, NO_LIMIT), doc="ξ_n: how far case n's objective exceeds η")
-    m.tail = pyo.Constraint(m.CASES, rule=lambda m, n: m.xi[n] >= m.case[n].plan_objective - m.eta)
-    m.cvar = pyo.Expression(expr=m.eta + sum(probability[n] * m.xi[n] for n in m.CASES) / (1 - alpha))
-    m.objective = pyo.Objective(expr=(1 - weight) * m.expected_objective + weight * m.cvar, sense=pyo.minimize)
-
-
-def needs_second_stage(inst: Instance, objective: str) -> bool:
-    """Every objective but the plain (expected) discounted cumulative loss."""
-    risky = inst.scenarios is not None and inst.scenarios.risk.weight > 0
-    return objective == "peak_cumulative_loss" or risky
-
-
-def first_stage_hold(first_stage_value: float) -> float:
-    """How high the first objective may go in the second stage: its optimum plus
-    1e-9·max(1, |optimum|)."""
-    return first_stage_value + 1e-9 * max(1.0, abs(first_stage_value))
-
-
-def add_second_stage(m, inst: Instance, first_stage_value: float) -> None:
-    """Hold the first objective at its optimum (plus 1e-9·max(1,|value|)) and minimise
-    the (expected) discounted cumulative loss."""
-    m.objective.deactivate()
-    m.hold_first_stage = pyo.Constraint(expr=m.objective.expr <= first_stage_hold(first_stage_value))
-    if inst.scenarios is None:
-        second = m.discounted_loss
-    else:
-        second = sum(case.probability * m.case[n].discounted_loss for n, case in inst.scenarios.cases.items())
-    m.second_stage = pyo.Objective(expr=second, sense=pyo.minimize)
-
-
-# --------------------------------------------------------------------------------------
-# Diagnosis (MODEL.md §4)
-# --------------------------------------------------------------------------------------
-
-
-def add_total_slack(m, inst: Instance) -> None:
-    """``total_slack``: Σ weight·slack over every relaxed family (the diagnosis minimises it).
-
-    Money slack weighs 1 per money unit; capacity slack weighs :meth:`Instance.capacity_price`
-    per capacity unit (what a unit of capacity typically costs for a year); compute slack
-    weighs that price divided by the typical efficiency. So "short by 1 GW" and "short by
-    the cost of 1 GW-year" count about the same.
-    """
-    weights = slack_weights(inst)
-    last = inst.years[1]
-
-    def weight(family, index):
-        # credit drawn in the last year is never repaid within the horizon: it counts
-        # double, like a limit, so a last-year gap is reported as cash to find
-        if family == "debt_limit" and index == last:
-            return 2 * weights["minimum_cash"]
-        return weights[family]
-
-    m.total_slack = pyo.Expression(
-        expr=sum(
-            weight(family, index) * slack
-            for family in m.relaxed_families
-            for index, slack in m.component(f"slack_{family}").items()
-        )
-    )
-
-
-#: Beyond units, how much a unit of slack of a family counts. Money the lab must find
-#: counts 1 (cash short) and extra credit 0.6 per year it is used (so a one-year gap that
-#: revenue repays is a debt limit to raise, a lasting gap is cash to find); the lab's own
-#: capacity requirements (minimum capacity, shares, decline) count 1; demand left unserved
-#: below the floor counts 2, plus the most any compute unit earns (dropping a unit of
-#: mandatory work is worse than finding the money to serve it); limits the world sets (provider capacity, max_per_year) count 3, so
-#: the diagnosis names what the lab must give up or find before a limit that would have to move.
-FAMILY_FACTOR = {
-    "service_floor": 2.0, "provider_capacity": 3.0, "contract_max_per_year": 3.0, "build_max_per_year": 3.0,
-    "debt_limit": 0.6,
-}
-
-
-def slack_weights(inst: Instance) -> dict[str, float]:
-    """The weight of one unit of slack of each hard family in the diagnosis objective."""
-    per_unit = inst.unit_values()
-    weights = {family: per_unit[unit] * FAMILY_FACTOR.get(family, 1.0) for family, unit in HARD_FAMILIES.items()}
-    # never trade mandatory work for revenue: unserved floor demand also costs the most any
-    # compute unit earns
-    weights["service_floor"] += max(r for wl in inst.workloads.values() for r in wl.revenue.values())
-    return weights
+def add_peak_bound(m, inst: Instance) -> None:
+    """z ≥ cumulative_loss[t] for every t (undiscounted), with ``peak`` the free variable z."""
+    m.peak = pyo.Var(doc="peak cumulative loss z")
+    m.peak_bound = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= m.cumulative_loss[t])

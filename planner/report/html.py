@@ -61,6 +61,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..model.families import with_role
+
 __all__ = ["ReportError", "write_report", "load_results", "render_charts", "CHARTS", "REPORT_FILES", "PNG_SIZE"]
 
 
@@ -95,7 +97,7 @@ _OPEX, _CAPEX = "#C8C8C8", "#7A7A7A"
 # sets (see planner.duals.LIMIT_FAMILIES): their shadow prices are marginal values of
 # money or of a paid capacity unit, not a constraint anyone can relax. Everything else
 # (including families added later) is treated as a limit.
-_IDENTITY_FAMILIES = {"cash_balance", "charge_covers_spend", "use_within_reach", "peak_bound"}
+_IDENTITY_FAMILIES = set(with_role("identity"))  # planner.model.families
 
 # The columns read from each file (MODEL.md §3; duals.csv from planner.duals).
 _NEEDED = {

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..instance.schema import Instance
+from ..model.families import FAMILIES
 
 TOLERANCE = 1e-6
 
@@ -315,7 +316,7 @@ def residuals(inst: Instance, expected: dict, tables: dict[str, pd.DataFrame]) -
     years, t0 = inst.year_list, inst.years[0]
 
     def add(family, where, amount, tolerance, text):
-        out.append(Residual(family, where, max(0.0, float(amount)), tolerance, text))
+        out.append(Residual(FAMILIES[family].name, where, max(0.0, float(amount)), tolerance, text))
 
     signed = defaultdict(float)
     for row in tables["procurement"].itertuples():

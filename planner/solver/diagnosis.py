@@ -1,11 +1,12 @@
 """Why there is no plan: the infeasibility diagnosis of MODEL.md §4.
 
-The diagnosis solves the elastic model (``build_model(..., elastic=True)``): every hard
-constraint may give by a non-negative slack, and the weighted total slack is minimised
-(money slack weighs 1 per money unit, capacity slack the instance's typical price of a
-capacity unit-year, compute slack that price over the typical efficiency; see
-``planner.model.slack_weights``). Every constraint that had to give becomes a row, in
-the instance's words and units, with the change to the instance's data that removes the
+The diagnosis solves the elastic model (:func:`planner.model.elastic.build_elastic_model`):
+every hard constraint may give by a non-negative slack, and the weighted total slack is
+minimised (money slack weighs 1 per money unit, capacity slack the instance's typical
+price of a capacity unit-year, compute slack that price over the typical efficiency; see
+``planner.model.elastic.slack_weights``). Every constraint that had to give becomes a
+row, in the instance's words and units (the family's ``label`` and ``message`` in
+:mod:`planner.model.families`), with the change to the instance's data that removes the
 need for it. Applying every listed change makes the instance feasible (the relaxed plan
 then satisfies all constraints); when one row is listed, that one change is the
 suggestion.
@@ -19,7 +20,8 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from ..instance.schema import Instance
-from ..model.lp import HARD_FAMILIES, build_model
+from ..model.elastic import build_elastic_model
+from ..model.families import FAMILIES, HARD_FAMILIES
 from .highs import SolverFailure, run_elastic
 
 #: Slack below this is solver round-off, not a constraint that had to give.
@@ -77,7 +79,7 @@ class Diagnosis:
 
 def diagnose(inst: Instance, time_limit: float | None = None) -> Diagnosis:
     """Relax the hard constraints of ``inst`` and report each one that had to give."""
-    model = build_model(inst, elastic=True)
+    model = build_elastic_model(inst)
     if run_elastic(model, time_limit) != "optimal":  # always feasible; anything else is a failure
         raise SolverFailure("error", "the diagnosis model did not solve to optimality")
     if inst.scenarios is None:
@@ -105,7 +107,7 @@ def diagnose(inst: Instance, time_limit: float | None = None) -> Diagnosis:
 def _gave(model, inst: Instance) -> tuple[list[dict], list[Change]]:
     """The rows and changes of every slack that is not zero in one plan's block."""
     rows, changes = [], []
-    for family in HARD_FAMILIES:
+    for family in (f.name for f in HARD_FAMILIES):
         if family not in model.relaxed_families:
             continue
         for index, slack in model.component(f"slack_{family}").items():
@@ -137,81 +139,73 @@ def _raise(amount: float) -> float:
 
 
 def _describe(m, inst: Instance, family: str, index: tuple, amount: float) -> tuple[dict, Change]:
-    """The row (in the instance's words) and the data change for one slack."""
+    """The row (in the instance's words: the family's ``label`` and ``message``) and the
+    data change for one slack."""
     money, cap = inst.units.money, inst.units.capacity
-    unit = {"money": money, "capacity": cap, "compute": "compute units"}[HARD_FAMILIES[family]]
+    fam = FAMILIES[family]
+    unit = {"money": money, "capacity": cap, "compute": "compute units"}[fam.unit]
+    where = dict(zip(fam.index, index))
     row = {"family": family, "provider": None, "workload": None, "contract": None, "amount": amount, "unit": unit}
+    row.update({field: value for field, value in where.items() if field in ("provider", "workload", "contract")})
+    label = fam.label.format(p=where.get("provider"), k=where.get("contract"), w=where.get("workload"))
+    message = fam.message.format(amount=f"{amount:.2f} {unit}")
     v = lambda expr: float(pyo.value(expr))  # noqa: E731
+    t = index[-1]
 
-    if family in ("minimum_cash", "debt_limit"):
-        (t,) = index
-        fin = inst.finance
-        if family == "minimum_cash":
-            label, message = "minimum cash", f"short by {amount:.2f} {money}"
-            change = Change("finance.funding", t, fin.funding[t] + _raise(amount),
-                            f"raise funding in {t} by {amount:.2f} {money}")
-        else:
-            label, message = "debt limit", f"over by {amount:.2f} {money}"
-            change = Change("finance.debt.limit", t, fin.debt.limit[t] + _raise(amount),
-                            f"raise the debt limit in {t} by {amount:.2f} {money}")
+    if family == "minimum_cash":
+        change = Change("finance.funding", t, inst.finance.funding[t] + _raise(amount),
+                        f"raise funding in {t} by {amount:.2f} {money}")
+    elif family == "debt_limit":
+        change = Change("finance.debt.limit", t, inst.finance.debt.limit[t] + _raise(amount),
+                        f"raise the debt limit in {t} by {amount:.2f} {money}")
     elif family == "service_floor":
-        w, t = index
+        w = where["workload"]
         wl = inst.workloads[w]
         hosts = [p for p in inst.providers if w in inst.allowed_workloads(p)]
         capacity = ", ".join(f"{p} {v(m.active_capacity[p, t]):.4g}" for p in hosts)
-        label, message = f"{w} demand", f"short by {amount:.2f} compute units (capacity: {capacity})"
-        row["workload"] = w
+        message += f" (capacity: {capacity})"
         new = max(0.0, wl.min_served[t] - _raise(amount) / wl.demand[t])
         change = Change(f"workloads.{w}.min_served", t, new,
                         f"lower {w} min_served in {t} from {wl.min_served[t]:.4g} to {new:.4g}")
     elif family in ("contract_max_per_year", "build_max_per_year"):
+        p = where["provider"]
         if family == "contract_max_per_year":
-            p, k, t = index
+            k = where["contract"]
             limit, path, what = inst.providers[p].contracts[k].max_per_year, f"providers.{p}.contracts.{k}.max_per_year", f"{p} {k}"
-            row["contract"] = k
         else:
-            p, t = index
             limit, path, what = inst.providers[p].build.max_per_year, f"providers.{p}.build.max_per_year", f"{p} build"
-        label, message = f"{what} max per year", f"over by {amount:.2f} {cap}"
-        row["provider"] = p
         change = Change(path, t, limit[t] + _raise(amount), f"raise {what} max_per_year in {t} by {amount:.2f} {cap}")
     else:
-        p, t = index
+        p = where["provider"]
         prov = inst.providers[p]
-        row["provider"] = p
         active = v(m.active_capacity[p, t])
         total = sum(v(m.active_capacity[q, t]) for q in inst.providers)
         if family == "provider_capacity":
-            label, message = f"{p} capacity", f"over by {amount:.2f} {cap}"
             change = Change(f"providers.{p}.capacity", t, prov.capacity[t] + _raise(amount),
                             f"raise {p} capacity in {t} by {amount:.2f} {cap}")
         elif family == "minimum_capacity":
-            label, message = f"{p} minimum capacity", f"short by {amount:.2f} {cap}"
             new = max(0.0, prov.min_capacity[t] - _raise(amount))
             change = Change(f"providers.{p}.min_capacity", t, new, f"lower {p} min_capacity in {t} by {amount:.2f} {cap}")
         elif family == "min_share":
             share = active / total
-            label = f"{p} minimum share"
-            message = f"short by {amount:.2f} {cap} (share {share:.3f}, at least {prov.min_share[t]:.3f} required)"
+            message += f" (share {share:.3f}, at least {prov.min_share[t]:.3f} required)"
             new = max(0.0, share - MARGIN)
             change = Change(f"providers.{p}.min_share", t, new,
                             f"lower {p} min_share in {t} from {prov.min_share[t]:.4g} to {new:.4g}")
         elif family == "max_share":
             share = active / total
-            label = f"{p} maximum share"
-            message = f"over by {amount:.2f} {cap} (share {share:.3f}, at most {prov.max_share[t]:.3f} allowed)"
+            message += f" (share {share:.3f}, at most {prov.max_share[t]:.3f} allowed)"
             new = min(1.0, share + MARGIN)
             change = Change(f"providers.{p}.max_share", t, new,
                             f"raise {p} max_share in {t} from {prov.max_share[t]:.4g} to {new:.4g}")
         else:  # gradual_decline
             before = v(m.active_capacity[p, t - 1])
             fall = 1 - active / before
-            label = f"{p} gradual decline"
-            message = f"falls {amount:.2f} {cap} too far ({before:.4g} to {active:.4g}, a {fall:.1%} fall)"
+            message += f" ({before:.4g} to {active:.4g}, a {fall:.1%} fall)"
             new = min(1.0, fall + MARGIN)
             change = Change(f"providers.{p}.max_decline", t, new,
                             f"raise {p} max_decline in {t} from {prov.max_decline[t]:.4g} to {new:.4g}")
-    row.update({"year": index[-1], "label": label, "message": message})
+    row.update({"year": t, "label": label, "message": message})
     return row, change
 
 

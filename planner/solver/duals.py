@@ -65,51 +65,26 @@ import pyomo.core as pyo
 from pyomo.repn import generate_standard_repn
 
 from ..instance.schema import Instance
+from ..model.families import DUAL_FAMILIES, FAMILIES as FAMILY_TABLE
 
 #: Shadow prices at most this large (in absolute value) are solver round-off: no row.
 NONZERO = 1e-9
 
 COLUMNS = ["family", "year", "provider", "workload", "contract", "shadow_price", "unit", "meaning"]
 
-#: family -> (index fields in the model's index order, the unit of one unit of relaxation)
-FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
-    "contract_max_per_year": (("provider", "contract", "year"), "capacity"),
-    "build_max_per_year": (("provider", "year"), "capacity"),
-    "debt_limit": (("year",), "money"),
-    "minimum_cash": (("year",), "money"),
-    "use_within_reach": (("provider", "year"), "capacity"),
-    "provider_capacity": (("provider", "year"), "capacity"),
-    "service_floor": (("workload", "year"), "compute"),
-    "service_cap": (("workload", "year"), "compute"),
-    "minimum_capacity": (("provider", "year"), "capacity"),
-    "min_share": (("provider", "year"), "capacity"),
-    "max_share": (("provider", "year"), "capacity"),
-    "gradual_decline": (("provider", "year"), "capacity"),
-    "cash_balance": (("year",), "money"),
-    "charge_covers_spend": (("provider", "year"), "money"),
-    "take_or_pay": (("provider", "year"), "money"),
-    "peak_bound": (("year",), "money"),
-}
+#: family -> (index fields in the model's index order, the unit of one unit of relaxation):
+#: the families of :mod:`planner.model.families` that have a sentence (``subject``), which
+#: are those of MODEL.md §2 (not §5's, which tie the cases together or define the risk).
+FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {family.name: (family.index, family.unit) for family in DUAL_FAMILIES}
 
 #: The families :func:`top_constraints` ranks: limits the instance sets that a user could
-#: choose to loosen (a number of the instance, in a policy or a negotiation). Not ranked,
-#: though in duals.csv: ``service_cap`` (more demand is worth its margin, but demand is
-#: the market, not a limit anyone relaxes) and the model's identities (cash carried over,
-#: charge = spend, use ≤ active, the peak's definition), whose shadow prices are the
-#: marginal value of money in a year, of a paid unit of capacity, and so on.
-LIMIT_FAMILIES = (
-    "contract_max_per_year", "build_max_per_year", "debt_limit", "minimum_cash",
-    "provider_capacity", "service_floor", "minimum_capacity",
-    "min_share", "max_share", "gradual_decline", "take_or_pay",
-)
-
-#: Equality families: the anchor variable whose coefficient in the body orients the row,
-#: and the sign of the relaxation relative to that variable (+1: the anchor's side gets
-#: one unit more; −1: one unit less).
-_EQUALITY_ANCHORS = {
-    "cash_balance": (lambda m, t: m.cash[t], +1),          # cash[t] = ... + 1
-    "charge_covers_spend": (lambda m, p, t: m.charge[p, t], -1),  # charge[p,t] = spend − 1
-}
+#: choose to loosen (a number of the instance, in a policy or a negotiation), the
+#: ``limit`` role of :mod:`planner.model.families`. Not ranked, though in duals.csv:
+#: ``service_cap`` (more demand is worth its margin, but demand is the market, not a limit
+#: anyone relaxes) and the model's identities (cash carried over, charge = spend, use ≤
+#: active, the peak's definition), whose shadow prices are the marginal value of money in
+#: a year, of a paid unit of capacity, and so on.
+LIMIT_FAMILIES = tuple(family.name for family in DUAL_FAMILIES if family.role == "limit")
 
 
 def unit_label(inst: Instance, kind: str) -> str:
@@ -122,8 +97,11 @@ def unit_label(inst: Instance, kind: str) -> str:
 def relaxation_shift(con, family: str) -> float:
     """How far the row's bound (as HiGHS sees it) moves when ``con`` is relaxed by one unit."""
     if con.equality:
-        anchor, direction = _EQUALITY_ANCHORS[family]
-        var = anchor(con.parent_block(), *_index(con))
+        # the anchor variable (``cash[t]`` in cash_balance, ``charge[p,t]`` in
+        # charge_covers_spend) and the sign of the relaxation relative to it (+1: the
+        # anchor's side gets one unit more; −1: one unit less)
+        row = FAMILY_TABLE[family]
+        var, direction = con.parent_block().component(row.anchor)[con.index()], row.anchor_direction
         repn = generate_standard_repn(con.body, quadratic=False)
         coef = sum(c for v, c in zip(repn.linear_vars, repn.linear_coefs) if v is var)
         if coef == 0:
@@ -173,27 +151,12 @@ def amount(x: float) -> str:
 
 
 def _subject(family: str, row: dict, inst: Instance) -> str:
-    """The relaxation of one unit, in words (the first half of the meaning)."""
-    money, capacity = inst.units.money, inst.units.capacity
-    p, w, k, t = row["provider"], row["workload"], row["contract"], row["year"]
-    return {
-        "contract_max_per_year": f"1 more {capacity} of {p}'s {k} contract allowed to be signed in {t}",
-        "build_max_per_year": f"1 more {capacity} of {p} build allowed to start in {t}",
-        "debt_limit": f"1 {money} more debt allowed at the end of {t}",
-        "minimum_cash": f"a minimum cash 1 {money} lower at the end of {t}",
-        "use_within_reach": f"1 more {capacity} of {p} capacity usable in {t} at no cost",
-        "provider_capacity": f"1 more {capacity} of {p} capacity in {t}",
-        "service_floor": f"a {w} service floor 1 compute unit lower in {t}",
-        "service_cap": f"1 more compute unit of {w} demand in {t}",
-        "minimum_capacity": f"a {p} minimum capacity 1 {capacity} lower in {t}",
-        "min_share": f"{p}'s minimum share loosened by 1 {capacity} in {t}",
-        "max_share": f"{p}'s maximum share loosened by 1 {capacity} in {t}",
-        "gradual_decline": f"letting {p}'s active capacity fall 1 {capacity} further in {t}",
-        "cash_balance": f"1 {money} more cash (funding) in {t}",
-        "charge_covers_spend": f"{p} charging 1 {money} less in {t}",
-        "take_or_pay": f"a {p} minimum spend 1 {money} lower in {t}",
-        "peak_bound": f"1 {money} less cumulative loss by the end of {t}",
-    }[family]
+    """The relaxation of one unit, in words (the first half of the meaning): the family's
+    ``subject`` in :mod:`planner.model.families`."""
+    return FAMILY_TABLE[family].subject.format(
+        money=inst.units.money, capacity=inst.units.capacity,
+        p=row["provider"], w=row["workload"], k=row["contract"], t=row["year"],
+    )
 
 
 def meaning(family: str, row: dict, inst: Instance, objective: str, price: float) -> str:

@@ -48,13 +48,15 @@ from pyomo.version import version as pyomo_version
 
 from ..instance.schema import Instance
 from .duals import dual_table
-from ..model.lp import add_second_stage, build_model, needs_second_stage
+from ..model.lp import build_model
+from ..model.stochastic import add_second_stage, needs_second_stage
 from ..results.plan import Plan, make_summary, make_tables
 
 #: Decision values smaller than this (in absolute value) are written as exact zeros.
 ZERO = 1e-9
 
-_INF = highspy.kHighsInf
+#: HiGHS's infinity: a missing bound.
+INF = highspy.kHighsInf
 _STATUS = highspy.HighsModelStatus
 # The LP is always bounded (MODEL.md §2), so "infeasible or unbounded" is infeasible.
 _INFEASIBLE = {_STATUS.kInfeasible, _STATUS.kUnboundedOrInfeasible}
@@ -184,7 +186,7 @@ class LinearProgram:
         lower, upper = self._bounds(self.columns)
         row_lower, row_upper, starts, index, value = rows
         self.arrays = LPArrays(
-            _cost_vector(cost, n), offset, lower, upper, row_lower, row_upper,
+            cost_vector(cost, n), offset, lower, upper, row_lower, row_upper,
             np.asarray(starts + [len(index)], dtype=np.int32), np.asarray(index, dtype=np.int32),
             np.asarray(value, dtype=np.float64),
         )
@@ -246,8 +248,8 @@ class LinearProgram:
         upper = np.empty(len(columns))
         for j, var in enumerate(columns):
             lb, ub = var.bounds
-            lower[j] = -_INF if lb is None else lb
-            upper[j] = _INF if ub is None else ub
+            lower[j] = -INF if lb is None else lb
+            upper[j] = INF if ub is None else ub
         return lower, upper
 
     def sync(self) -> None:
@@ -267,7 +269,7 @@ class LinearProgram:
             self.highs.addRows(len(row_lower), row_lower, row_upper, len(index), np.asarray(starts, dtype=np.int32),
                                np.asarray(index, dtype=np.int32), np.asarray(value, dtype=np.float64))
         n = len(self.columns)
-        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), _cost_vector(cost, n))
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost_vector(cost, n))
         self.highs.changeObjectiveOffset(offset)
         self.objective = objective
 
@@ -279,7 +281,7 @@ class LinearProgram:
         ``"infeasible"``, ``"time_limit"``, or ``"error"`` with HiGHS's status in
         :attr:`message`."""
         started = time.perf_counter()
-        self.highs.setOptionValue("time_limit", _INF if time_limit is None else max(time_limit, 0.0))
+        self.highs.setOptionValue("time_limit", INF if time_limit is None else max(time_limit, 0.0))
         self._run()
         status = self.highs.getModelStatus()
         if status == _STATUS.kNotset and self.highs.getOptionValue("threads") != 0:
@@ -316,7 +318,7 @@ class LinearProgram:
         required: solve again from scratch with the interior point method (and
         crossover, so the answer is a vertex with duals), then return to the default."""
         left = None if time_limit is None else max(time_limit - (time.perf_counter() - started), 0.0)
-        self.highs.setOptionValue("time_limit", _INF if left is None else left)
+        self.highs.setOptionValue("time_limit", INF if left is None else left)
         self.highs.clearSolver()
         self.highs.setOptionValue("solver", "ipm")
         try:
@@ -341,11 +343,12 @@ def compile_row(con, walk, column: dict) -> tuple[float, float, list[int], list[
     if repn.nonlinear is not None:
         raise ValueError(f"{con.name} is not linear")
     constant = repn.constant
-    return (-_INF if lb is None else lb - constant, _INF if ub is None else ub - constant,
+    return (-INF if lb is None else lb - constant, INF if ub is None else ub - constant,
             list(map(column.__getitem__, repn.linear)), list(repn.linear.values()))
 
 
-def _cost_vector(cost: dict[int, float], n: int) -> np.ndarray:
+def cost_vector(cost: dict[int, float], n: int) -> np.ndarray:
+    """The dense cost vector of ``n`` columns from ``{column: cost}``."""
     vector = np.zeros(n)
     if cost:
         vector[np.fromiter(cost.keys(), dtype=np.int64, count=len(cost))] = np.fromiter(
@@ -384,7 +387,7 @@ def solve(
         started = clock.lap("build")
         lp = LinearProgram(model)
         clock.lap("handoff")
-        status, value = _run(lp, time_limit, started)
+        status, value = run_lp(lp, time_limit, started)
         raw_duals = lp.duals() if status == "optimal" else {}  # the first stage's (the objective the user chose)
         if status == "optimal" and needs_second_stage(inst, objective):
             status = _second_stage(lp, model, inst, value, time_limit, started)
@@ -416,7 +419,7 @@ class _Clock:
         return now
 
 
-def _run(lp: LinearProgram, time_limit: float | None, started: float, zero: float = ZERO) -> tuple[str, float | None]:
+def run_lp(lp: LinearProgram, time_limit: float | None, started: float, zero: float = ZERO) -> tuple[str, float | None]:
     """Solve in what is left of ``time_limit`` (seconds since ``started``); ``optimal`` or
     ``infeasible``, else raise :class:`SolverFailure`."""
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - started), 0.0)
@@ -430,10 +433,10 @@ def _run(lp: LinearProgram, time_limit: float | None, started: float, zero: floa
 
 def _second_stage(lp: LinearProgram, model, inst, first_stage: float, time_limit, started) -> str:
     """Hold the first objective at its optimum and minimise the (expected) discounted
-    cumulative loss (``planner.model.add_second_stage``)."""
+    cumulative loss (``planner.model.stochastic.add_second_stage``)."""
     add_second_stage(model, inst, first_stage)
     lp.sync()
-    status, _ = _run(lp, time_limit, started)
+    status, _ = run_lp(lp, time_limit, started)
     if status != "optimal":
         raise SolverFailure("error", "the second stage did not solve to optimality")
     return status
@@ -450,5 +453,5 @@ def _fix_decisions(model, inst: Instance, fix: dict) -> None:
 def run_elastic(model, time_limit: float | None = None) -> str:
     """Solve a diagnosis (elastic) model and load its solution; return the status."""
     started = time.perf_counter()
-    status, _ = _run(LinearProgram(model), time_limit, started, zero=0.0)
+    status, _ = run_lp(LinearProgram(model), time_limit, started, zero=0.0)
     return status

@@ -45,9 +45,10 @@ from pyomo.repn.linear import LinearRepnVisitor
 
 from ..instance.paths import field_value
 from ..instance.schema import Instance
-from ..model.lp import build_model, first_stage_hold, needs_second_stage
+from ..model.lp import build_model
+from ..model.stochastic import first_stage_hold, needs_second_stage
 from ..results.plan import _Values
-from .highs import _INF, LinearProgram, LPArrays, SolverFailure, _cost_vector, _run, compile_row
+from .highs import INF, LinearProgram, LPArrays, SolverFailure, compile_row, cost_vector, run_lp
 
 
 #: LPs with more non-zeros than this are solved in HiGHS's thread, so that Ctrl-C stops
@@ -177,7 +178,7 @@ class ParametricProgram:
 
     def _costs(self, repn) -> np.ndarray:
         column = self.lp._recorder.index
-        return _cost_vector({column[k]: c for k, c in repn.linear.items()}, self.n_columns)
+        return cost_vector({column[k]: c for k, c in repn.linear.items()}, self.n_columns)
 
     def _matrix(self, rows: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The row-wise matrix with ``rows`` ({row: (columns, coefficients)}) replaced:
@@ -213,18 +214,18 @@ class ParametricProgram:
         self.set_variant(variant)
         lp, stages = self._compile_variant()
         self.lp.pass_model(lp)
-        status, value = _run(self.lp, time_limit, started)
+        status, value = run_lp(self.lp, time_limit, started)
         if status != "optimal":
             return {"status": status}
         if stages is not None:
             (columns, coefficients, constant), (cost, offset) = stages
             highs, n = self.lp.highs, self.n_columns
-            highs.addRows(1, np.array([-_INF]), np.array([first_stage_hold(value) - constant]), len(columns),
+            highs.addRows(1, np.array([-INF]), np.array([first_stage_hold(value) - constant]), len(columns),
                           np.array([0], dtype=np.int32), np.asarray(columns, dtype=np.int32),
                           np.asarray(coefficients, dtype=np.float64))
             highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
             highs.changeObjectiveOffset(offset)
-            if _run(self.lp, time_limit, started)[0] != "optimal":
+            if run_lp(self.lp, time_limit, started)[0] != "optimal":
                 raise SolverFailure("error", "the second stage did not solve to optimality")
         return self.outcome(value)
 
