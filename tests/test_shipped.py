@@ -15,7 +15,7 @@ import pytest
 
 import planner
 from planner.results.check import check_folder
-from planner.results.plan import TABLES
+from planner.results.files import TABLES, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "instances").glob("*.yaml"))
@@ -52,7 +52,7 @@ def test_committed_results_are_fresh(solved):
         else:
             assert got == want, f"summary.json {key} is stale; {hint}"
     for name in TABLES:
-        table = pd.read_csv(folder / f"{name}.csv")
+        table = read_table(folder / f"{name}.csv")
         expected = plan.tables[name]
         assert list(table.columns) == list(expected.columns), f"{name}.csv columns are stale; {hint}"
         assert len(table) == len(expected), f"{name}.csv rows are stale; {hint}"

@@ -49,7 +49,8 @@ from pyomo.version import version as pyomo_version
 from ..instance.schema import Instance
 from .duals import dual_table
 from ..model.lp import add_second_stage, build_model, needs_second_stage
-from ..results.plan import Plan, make_summary, make_tables
+from ..results.summary import make_summary
+from ..results.tables import Plan, make_tables
 
 #: Decision values smaller than this (in absolute value) are written as exact zeros.
 ZERO = 1e-9

@@ -45,7 +45,7 @@ from pyomo.repn.linear import LinearRepnVisitor
 
 from ..instance.schema import Instance, field_value
 from ..model.lp import build_model, first_stage_hold, needs_second_stage
-from ..results.plan import _Values
+from ..results.tables import Values
 from .highs import _INF, LinearProgram, LPArrays, SolverFailure, _cost_vector, _run, compile_row
 
 
@@ -231,7 +231,7 @@ class ParametricProgram:
         """The sweep's figures of the solved variant, computed as the results tables
         compute them (:mod:`planner.results`: ``finance`` and ``capacity``)."""
         m, inst = self.model, self.instance
-        v = _Values()
+        v = Values()
         years = inst.year_list
         losses = [v(m.loss[t]) for t in years]
         cumulative = [v(m.cumulative_loss[t]) for t in years]
