@@ -5,7 +5,7 @@ Used by ``planner solve``'s "Most valuable to relax" lines (through
 name the same limits with the same figures in the same order.
 
 A row of duals.csv ranks when its family is a limit (``limits``: the families an
-instance sets and a user could loosen, ``planner.solver.duals.LIMIT_FAMILIES``) and its
+instance sets and a user could loosen, :data:`LIMIT_FAMILIES`) and its
 shadow price is positive. Rows are ordered by ``value_per_money`` (the shadow price over
 what one unit of its kind is worth, ``Instance.unit_values()``), largest first; ties keep
 duals.csv's order. A limit that binds in several years (a service floor, a provider's
@@ -17,7 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-__all__ = ["Binding", "bindings", "ranked", "sentence"]
+__all__ = ["LIMIT_FAMILIES", "Binding", "bindings", "ranked", "sentence"]
+
+#: The families that rank: ``planner.solver.duals.LIMIT_FAMILIES``, which is moving to
+#: ``planner.model.families`` (role "limit"); import it from there once it exists. Until
+#: then a copy (tests/test_binding.py holds it equal to duals'), because the report must
+#: not import ``planner.solver``: that loads Pyomo, which imports ``matplotlib.pyplot``
+#: as soon as matplotlib is imported (and makes ``planner report`` slower).
+LIMIT_FAMILIES = (
+    "contract_max_per_year", "build_max_per_year", "debt_limit", "minimum_cash",
+    "provider_capacity", "service_floor", "minimum_capacity",
+    "min_share", "max_share", "gradual_decline", "take_or_pay",
+)
 
 #: The columns that, with ``family``, name one limit across its years.
 _LIMIT_KEYS = ("provider", "workload", "contract")
@@ -33,7 +44,7 @@ class Binding:
     others: tuple[dict, ...]
 
 
-def ranked(duals, limits: Iterable[str]):
+def ranked(duals, limits: Iterable[str] = LIMIT_FAMILIES):
     """The rows of ``duals`` (a duals.csv frame, with ``value_per_money``) whose family is
     in ``limits`` with a positive shadow price, by ``value_per_money`` descending
     (stable); an empty frame when there are none or ``duals`` is None."""
@@ -45,7 +56,7 @@ def ranked(duals, limits: Iterable[str]):
     return frame.sort_values("value_per_money", ascending=False, kind="stable")
 
 
-def bindings(duals, limits: Iterable[str], n: int = 3) -> list[Binding]:
+def bindings(duals, limits: Iterable[str] = LIMIT_FAMILIES, n: int = 3) -> list[Binding]:
     """The ``n`` limits most worth relaxing (see the module doc), most valuable first."""
     if n <= 0:
         return []

@@ -4,7 +4,7 @@ The results folder (MODEL.md §3) holds ``summary.json``, the five tables, ``dua
 and, when asked for, ``value.json`` and the report (``report.html`` and its chart PNGs).
 Their names and columns are defined here only; the writers (:mod:`.folder`,
 ``planner.report``, ``planner value``) and the readers (:mod:`.check`, the report) take
-them from here.
+them from here. So do a sweep folder's files (``planner sweep``).
 
 :func:`read_table` is the one way to read a table back: columns that hold names
 (:data:`NAME_COLUMNS`) are read as text exactly as written, so a provider called ``NA``,
@@ -61,6 +61,14 @@ REPORT_CHARTS = {
 REPORT_FILES = (REPORT_HTML,) + tuple(REPORT_CHARTS.values())
 #: Every file the planner may leave in a results folder.
 PLANNER_FILES = RESULT_FILES + REPORT_FILES + (VALUE_FILE,)
+
+#: A sweep folder (``planner sweep``): its table, summary, Sobol' indices and chart.
+SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV, SWEEP_PNG = "sweep.csv", "sweep.json", "sensitivity.csv", "sweep.png"
+#: The files a sweep folder may hold (anything else there is refused, never deleted).
+SWEEP_FILES = (SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV, SWEEP_PNG)
+#: sensitivity.csv's columns.
+SENSITIVITY_COLUMNS = ["output", "rank", "path", "distribution", "first_order", "first_order_low",
+                       "first_order_high", "total", "total_low", "total_high"]
 
 
 def read_table(path: str | Path):
