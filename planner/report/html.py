@@ -137,7 +137,7 @@ def _what_binds(r: Results) -> list[str]:
         body.append(f'<p class="note">In case {e(r.case)}, with the shared (committed) decisions.</p>')
     ranked = bindings(r)
     if ranked:
-        items = [e(b.sentence) + (f" {e(also)}" if (also := also_binds(b)) else "") for b in ranked]
+        items = [e(b.sentence.rstrip(".")) + "." + (f" {e(also)}" if (also := also_binds(b)) else "") for b in ranked]
         source = RANKED_SOURCE
     else:
         lines, source = binding_constraints(r)
