@@ -16,8 +16,8 @@ from typing import Any, Callable
 from ..results.files import REPORT_CHARTS
 from .folder import Results
 from .measures import (
-    dual_label, cash_floor, committed_years, cumulative_loss_by_case, demand_in_capacity, owned_opex, ranked_duals, shares,
-    shortfalls,
+    cash_floor, committed_years, cumulative_loss_by_case, demand_in_capacity, dual_label, owned_opex, ranked_duals,
+    shares, shortfalls,
 )
 from .style import DPI, PNG_SIZE, RC, TOL, num, percent, tex, titles, year_list, years_axis
 
@@ -56,6 +56,7 @@ def render_charts(results: Results) -> list[RenderedChart]:
 
 
 def _render(chart: Chart, results: Results) -> RenderedChart:
+    """Draw ``chart`` on a new 1200×675 Agg figure; its PNG bytes and caption."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -97,6 +98,7 @@ _COMMITTED = "#ECECEC"
 
 
 def _draw_cases(fig, r: Results) -> str:
+    """Scenario results: every case's cumulative loss per year and the expected one."""
     from matplotlib.transforms import blended_transform_factory
 
     ax = fig.add_subplot()
@@ -136,6 +138,7 @@ def _draw_cases(fig, r: Results) -> str:
 
 
 def _draw_capacity(fig, r: Results) -> str:
+    """Active capacity by provider (idle hatched) and demand in capacity-equivalent units."""
     import numpy as np
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -194,6 +197,7 @@ def _draw_capacity(fig, r: Results) -> str:
 
 
 def _draw_spend(fig, r: Results) -> str:
+    """Spend by provider, take-or-pay shortfalls, and owned capacity's opex and capex."""
     import numpy as np
     from matplotlib.patches import Patch
 
@@ -241,6 +245,7 @@ def _draw_spend(fig, r: Results) -> str:
 
 
 def _draw_finance(fig, r: Results) -> str:
+    """Revenue, loss and cumulative loss; cash, debt, funding and the cash floor."""
     import numpy as np
 
     left, right = fig.subplots(1, 2)
@@ -287,6 +292,7 @@ def _draw_finance(fig, r: Results) -> str:
 
 
 def _draw_concentration(fig, r: Results) -> str:
+    """Each provider's share of active capacity and the largest share."""
     import numpy as np
     from matplotlib.lines import Line2D
     from matplotlib.ticker import PercentFormatter
@@ -341,10 +347,12 @@ TOP_SHADOW_PRICES = 12
 
 
 def _has_duals(results: Results) -> bool:
+    """Whether duals.csv has rows to chart."""
     return ranked_duals(results)[0] is not None
 
 
 def _draw_shadow_prices(fig, r: Results) -> str:
+    """The top shadow prices, ranked, one panel per unit."""
     frame, identities = ranked_duals(r)
     top = frame.head(TOP_SHADOW_PRICES)
     units = list(dict.fromkeys(top["unit"]))

@@ -17,10 +17,12 @@ __all__ = [
 
 
 def _moves(start: float, end: float) -> str:
+    """'grows from', 'falls from' or 'stays the same, from'."""
     return "grows from" if end > start + TOL else "falls from" if end < start - TOL else "stays the same, from"
 
 
 def objective_sentence(r: Results) -> str:
+    """What the plan minimises, and its optimum."""
     s, money = r.summary, r.money
     value = float(s["objective_value"])
     objective = str(s["objective"])
@@ -39,6 +41,7 @@ def objective_sentence(r: Results) -> str:
 
 
 def key_figures(r: Results) -> list[str]:
+    """The plan's key figures, one sentence each."""
     money, cap = r.money, r.capacity_unit
     first, last = r.years[0], r.years[-1]
     out = []
@@ -187,6 +190,7 @@ def _risk(summary: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def scenario_objective_sentence(r: Results) -> str:
+    """What one plan for every case minimises, and its optimum."""
     s, money = r.summary, r.money
     weight, alpha = _risk(s)
     if s["objective"] == "peak_cumulative_loss":
@@ -207,6 +211,7 @@ def scenario_objective_sentence(r: Results) -> str:
 
 
 def scenario_key_figures(r: Results) -> list[str]:
+    """Expected objective, CVaR and the committed years."""
     s, money = r.summary, r.money
     weight, alpha = _risk(s)
     out = []

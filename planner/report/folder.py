@@ -119,6 +119,7 @@ def load_results(results_dir: str | Path, case: str | None = None) -> Results:
 
 
 def _read_summary(path: Path) -> dict[str, Any]:
+    """summary.json, checked: the keys the report needs, an optimal plan, years and objective as numbers."""
     if not path.is_file():
         raise ReportError(f"{path} is missing: not a complete results folder")
     try:
@@ -231,4 +232,5 @@ def _case_rows(frame, case: str):
 
 
 def ordered(column) -> list[str]:
+    """The distinct names of a column, in order of appearance."""
     return list(dict.fromkeys(str(v) for v in column if str(v)))

@@ -83,6 +83,7 @@ pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
 
 
 def build_html(r: Results, charts: list[RenderedChart]) -> str:
+    """report.html: one self-contained page (the charts embedded as base64)."""
     e = html.escape
     s = r.summary
     head = [
@@ -137,7 +138,7 @@ def _what_binds(r: Results) -> list[str]:
         body.append(f'<p class="note">In case {e(r.case)}, with the shared (committed) decisions.</p>')
     ranked = bindings(r)
     if ranked:
-        items = [e(b.sentence.rstrip(".")) + "." + (f" {e(also)}" if (also := also_binds(b)) else "") for b in ranked]
+        items = [" ".join(filter(None, (e(b.sentence.rstrip(".")) + ".", e(also_binds(b))))) for b in ranked]
         source = RANKED_SOURCE
     else:
         lines, source = binding_constraints(r)
@@ -166,6 +167,7 @@ def _scenario_sections(r: Results) -> list[str]:
 
 
 def _case_table(r: Results) -> str:
+    """The table of cases and their probability-weighted mean."""
     e = html.escape
     rows = case_figures(r)
     keys = ("objective_value", "cumulative_loss", "peak_cumulative_loss", "final_cash")
@@ -181,6 +183,7 @@ def _case_table(r: Results) -> str:
 
 
 def _year_table(r: Results) -> str:
+    """The per-year table: active capacity by provider, demand, served, finance."""
     e = html.escape
     active = r.pivot("capacity", "active")
     demand, served = r.pivot("service", "demand", by="workload"), r.pivot("service", "served", by="workload")

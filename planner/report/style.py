@@ -93,6 +93,7 @@ def titles(fig, ax, title: str, note: str | None = None, width: int = 110) -> No
 
 
 def years_axis(ax, years: list[int]) -> None:
+    """The x axis of a per-year chart: one tick a year (up to 12), whole-number labels."""
     from matplotlib.ticker import FixedLocator, FuncFormatter
 
     step = max(1, math.ceil(len(years) / 12))  # every year up to 12, then every 2nd, 3rd, ... from the first
@@ -116,4 +117,5 @@ def year_list(years: list[int]) -> str:
 
 
 def is_number(value) -> bool:
+    """A finite int or float, not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

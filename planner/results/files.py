@@ -42,7 +42,9 @@ COLUMNS = {
 #: duals.csv's columns (scenario results gain a leading ``case``; blank for shared rows).
 #: ``value_per_money`` is the shadow price over what one unit of its kind is worth
 #: (``Instance.unit_values()``): money saved per money's worth of relaxation.
-DUALS_COLUMNS = ["family", "year", "provider", "workload", "contract", "shadow_price", "value_per_money", "unit", "meaning"]
+DUALS_COLUMNS = [
+    "family", "year", "provider", "workload", "contract", "shadow_price", "value_per_money", "unit", "meaning",
+]
 
 #: Columns that hold names or words: read as text, whatever they look like.
 NAME_COLUMNS = ("case", "provider", "workload", "source", "contract", "family", "unit", "meaning")
