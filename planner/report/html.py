@@ -208,7 +208,8 @@ def write_report(results_dir: Path, fmt: str = "html", case: str | None = None) 
     """Write the report into ``results_dir``; return the written paths.
 
     ``fmt="html"``: ``report.html`` (self-contained) and the chart PNGs; ``"png"``: only
-    the PNGs. Each file is written under a temporary name and renamed into place. A chart
+    the PNGs. Each file is written by :mod:`planner.results.safe_write` (complete or not at
+    all, the umask's mode). A chart
     PNG of an earlier report that no longer applies (the shadow prices, when duals.csv
     has gone) is removed so the folder is not left with a stale chart. Raises
     :class:`ReportError` (one line, naming the file) for a missing or malformed file, an
@@ -224,8 +225,22 @@ def write_report(results_dir: Path, fmt: str = "html", case: str | None = None) 
     if fmt == "html":
         outputs.append((folder / REPORT_HTML, build_html(results, charts).encode("utf-8")))
     for path, data in outputs:
-        _write_atomically(path, data)
-    produced = {c.chart.filename for c in charts}
+        _write(path, data)
+    _remove_stale(folder, {c.chart.filename for c in charts})
+    paths = [path for path, _ in outputs]
+    return paths[-1:] + paths[:-1] if fmt == "html" else paths
+
+
+def _write(path: Path, data: bytes) -> None:
+    """:func:`planner.results.safe_write.write_bytes`, failing with a :class:`ReportError`."""
+    try:
+        safe_write.write_bytes(path, data)
+    except OSError as err:
+        raise ReportError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def _remove_stale(folder: Path, produced: set[str]) -> None:
+    """Remove an earlier report's chart that no longer applies (not in ``produced``)."""
     for chart in CHARTS:
         stale = folder / chart.filename
         if chart.filename not in produced and stale.is_file():
@@ -233,13 +248,3 @@ def write_report(results_dir: Path, fmt: str = "html", case: str | None = None) 
                 stale.unlink()
             except OSError as err:
                 raise ReportError(f"cannot remove the stale chart {stale}: {err.strerror or err}") from None
-    paths = [path for path, _ in outputs]
-    return paths[-1:] + paths[:-1] if fmt == "html" else paths
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """:func:`planner.results.safe_write.write_bytes`, failing with a :class:`ReportError`."""
-    try:
-        safe_write.write_bytes(path, data)
-    except OSError as err:
-        raise ReportError(f"cannot write {path}: {err.strerror or err}") from None
