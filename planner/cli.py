@@ -107,7 +107,7 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> t
     Ctrl-C (or SIGTERM) ends the program with exit 128 + the signal's number, saying what
     is in the results folder (the earlier results, intact, unless the new ones were complete).
     """
-    from .results.plan import ResultsInterrupted, earlier_results_note
+    from .results.folder import ResultsInterrupted, earlier_results_note
 
     target = out if out is not None else _default_out(inst.name)
     try:
@@ -118,7 +118,7 @@ def _solve_to_folder(inst, out, objective, time_limit, quiet, report=False) -> t
 
 
 def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tuple[int, str]:
-    from .results.plan import ResultsError, refusal
+    from .results.folder import ResultsError, refusal
     from .instance.scaling import scaling_warning
 
     refused = refusal(target)
@@ -153,7 +153,7 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
              f"{plan.summary['max_violation']:.3g} (max_violation in summary.json)")
     if not quiet:
         typer.echo(format_plan(plan))
-    from .results.plan import RESULT_FILES
+    from .results.files import RESULT_FILES
 
     typer.echo(f"Wrote {len(RESULT_FILES)} files to {_display_path(written)}")
     if report and _write_report(written, "html") != OPTIMAL:
@@ -258,7 +258,7 @@ def value(
     if inst.scenarios is None:
         _err(f"error: {instance} has no scenarios block; value compares plans across cases (MODEL.md §5)")
         raise typer.Exit(INVALID)
-    from .results.plan import VALUE_FILE
+    from .results.files import VALUE_FILE
     from .solver.highs import SolverFailure
     from .solver.value import value_of_information
 
@@ -286,7 +286,7 @@ def value(
     if figures["expected_value_solution_status"] != "optimal":
         typer.echo(f"  ({figures['expected_value_solution_status']})")
     target = out if out is not None else _default_out(inst.name) / VALUE_FILE
-    from .results.plan import ResultsError, write_text_file
+    from .results.folder import ResultsError, write_text_file
 
     try:
         finite = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
@@ -380,12 +380,12 @@ def format_plan(plan) -> str:
         f"cumulative loss {s['cumulative_loss']:,.3f}, peak {s['peak_cumulative_loss']:,.3f}, "
         f"final cash {s['final_cash']:,.3f}, owed after {inst.years[1]} {s['commitments_after_horizon']:,.3f} {money}"
     )
-    from .solver.duals import top_constraints
+    from .solver.duals import bindings
 
-    binding = top_constraints(plan, 3)
+    binding = bindings(plan, 3)
     if binding:
         lines.append("Most valuable to relax (shadow prices, duals.csv):")
-        lines += [f"  {i}. {sentence[0].upper()}{sentence[1:]}" for i, sentence in enumerate(binding, 1)]
+        lines += [f"  {i}. {b.sentence}" for i, b in enumerate(binding, 1)]
     return "\n".join(lines)
 
 

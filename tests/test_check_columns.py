@@ -10,7 +10,7 @@ import pytest
 
 import planner
 from planner.results.check import check_tables
-from planner.results.plan import COLUMNS, TABLES
+from planner.results.files import COLUMNS, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 

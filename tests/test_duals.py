@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 import planner
 from planner.solver.duals import COLUMNS, LIMIT_FAMILIES, ranked, top_constraints
 from planner.instance.errors import InstanceError
-from planner.results.plan import RESULT_FILES, ResultsError
+from planner.results.files import RESULT_FILES
+from planner.results.folder import ResultsError
 
 from .strategies import instances
 

@@ -43,7 +43,7 @@ from typer.testing import CliRunner
 import planner
 from planner.results.check import check_folder
 from planner.cli import app
-from planner.results.plan import RESULT_FILES
+from planner.results.files import RESULT_FILES
 from planner.instance.scaling import scaling_warning
 from planner.solver.highs import SolverFailure
 

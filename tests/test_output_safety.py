@@ -24,12 +24,13 @@ import pytest
 from typer.testing import CliRunner
 
 import planner
-import planner.results.plan as results
+import planner.results.folder as results
+from planner.results.files import RESULT_FILES as _RESULT_FILES
 from planner.cli import app
 
 from .conftest import write_yaml
 
-RESULT_FILES = set(results.RESULT_FILES)
+RESULT_FILES = set(_RESULT_FILES)
 
 
 def run(*args):

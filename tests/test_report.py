@@ -24,7 +24,8 @@ import pytest
 from typer.testing import CliRunner
 
 import planner
-from planner.report import html as report
+from planner.report import findings, measures, style
+from planner.report.folder import load_results
 from planner.cli import app
 from planner.report.html import CHARTS, PNG_SIZE, REPORT_FILES, ReportError, write_report
 
@@ -149,7 +150,7 @@ def test_html_holds_objective_and_every_year(shipped):
     summary = json.loads((folder / "summary.json").read_text())
     page = html_of(folder)
     value = summary["objective_value"]
-    assert f"the optimum is {report._num(value)} {summary['units']['money']}" in page
+    assert f"the optimum is {style.num(value)} {summary['units']['money']}" in page
     assert repr(value) in page  # full precision, in the embedded summary
     first, last = summary["years"]
     for year in range(first, last + 1):
@@ -193,14 +194,15 @@ def test_hand_made_duals_give_the_shadow_price_chart_and_the_binding_sentences(t
     assert_good_png(folder / SHADOW)
     page = html_of(folder)
     binds = page[page.index("What binds"):page.index("<h2>Charts")]
-    # limits only (the identity row use_within_reach is not one), one sentence each
-    assert "1 more compute unit of inference demand in 2026" in binds
+    # limits only (neither the identity row use_within_reach nor service_cap, the
+    # market, is one), one sentence each
+    assert "inference demand" not in binds
     assert "1 more GW of stargate capacity in 2027" in binds
     assert "A minimum cash 1 USD billion lower at the end of 2026" in binds
     assert "usable in 2025 at no cost" not in binds
     assert "From duals.csv" in binds
     # the minimum-cash row puts the floor on the finance chart
-    floor, source = report.cash_floor(report.load_results(folder))
+    floor, source = measures.cash_floor(load_results(folder))
     assert source == "duals" and list(floor) == [2026]
 
 
@@ -288,8 +290,8 @@ def test_demand_in_capacity_equivalent_matches_used_capacity_when_all_is_served(
     """openai-2025 serves all demand and its providers differ in efficiency: each
     workload's demand ÷ its served efficiency is exactly the capacity it uses."""
     folder = solve_into(ROOT / "instances" / "openai-2025.yaml", tmp_path / "oa")
-    results = report.load_results(folder)
-    demand, fallback = report.demand_in_capacity(results)
+    results = load_results(folder)
+    demand, fallback = measures.demand_in_capacity(results)
     used = results.pivot("usage", "capacity", by="workload")
     assert not fallback
     assert (abs(demand - used) <= 1e-9 * (1 + used.abs())).all().all()
@@ -299,11 +301,11 @@ def test_demand_in_capacity_equivalent_matches_used_capacity_when_all_is_served(
 
 def test_shortfall_idle_build_and_unserved_are_shown(tmp_path):
     folder = solve_into(copy.deepcopy(SHORTFALL), tmp_path / "shortfall", duals=None)
-    results = report.load_results(folder)
-    short = report.shortfalls(results)
+    results = load_results(folder)
+    short = measures.shortfalls(results)
     assert short["microsoft"].loc[2027] == pytest.approx(3.0) and short["stargate"].sum() == 0
-    assert report.owned_opex(results).sum() > 0
-    demand, fallback = report.demand_in_capacity(results)
+    assert measures.owned_opex(results).sum() > 0
+    demand, fallback = measures.demand_in_capacity(results)
     assert ("research", 2025) in fallback  # served by nothing: converted at the year's efficiency
     written = write_report(folder)
     for path in written[1:]:
@@ -318,15 +320,15 @@ def test_shortfall_idle_build_and_unserved_are_shown(tmp_path):
 
 
 def test_provider_colours_are_fixed_by_order(toy_folder):
-    results = report.load_results(toy_folder)
+    results = load_results(toy_folder)
     assert results.providers == ["microsoft", "stargate"]
-    assert results.colours == {"microsoft": report._PROVIDER_COLOURS[0], "stargate": report._PROVIDER_COLOURS[1]}
+    assert results.colours == {"microsoft": style.PROVIDER_COLOURS[0], "stargate": style.PROVIDER_COLOURS[1]}
 
 
 def test_year_list_and_numbers():
-    assert report._year_list([2029, 2025, 2026, 2027]) == "2025–2027 and 2029"
-    assert report._year_list([2030]) == "2030"
-    assert report._num(83.27175) == "83.27" and report._num(-0.7) == "-0.7" and report._num(357589.2) == "357,589"
+    assert style.year_list([2029, 2025, 2026, 2027]) == "2025–2027 and 2029"
+    assert style.year_list([2030]) == "2030"
+    assert style.num(83.27175) == "83.27" and style.num(-0.7) == "-0.7" and style.num(357589.2) == "357,589"
 
 
 def test_lazy_import_and_headless(toy_folder, tmp_path):
@@ -352,7 +354,7 @@ def test_a_value_per_money_column_in_duals_sets_the_ranking(tmp_path):
     lines = HAND_DUALS.strip().splitlines()
     ranked_text = "\n".join([lines[0] + ",value_per_money"] + [lines[1] + ",9.0"] + [line + ",0.1" for line in lines[2:]]) + "\n"
     folder = solve_into(ROOT / "instances" / "toy.yaml", tmp_path / "toy", duals=ranked_text)
-    sentences, _ = report.binding_constraints(report.load_results(folder))
+    sentences, _ = findings.binding_constraints(load_results(folder))
     assert sentences[0].startswith("A minimum cash 1 USD billion lower at the end of 2026")
 
 
@@ -402,11 +404,11 @@ def test_scenario_html_states_every_case_cvar_expected_objective_and_commit_year
     for name, case in summary["cases"].items():
         assert f"<td>{name}</td>" in page, name
         assert f"<td>{case['objective_value']:,.2f}</td>" in page
-    assert f"Expected objective: {report._num(summary['expected_objective'])} {money}" in page
-    assert "CVaR at α = 0.8" in page and f"{report._num(summary['cvar'])} {money}" in page
-    assert f"the optimum is {report._num(summary['objective_value'])} {money}" in page
+    assert f"Expected objective: {style.num(summary['expected_objective'])} {money}" in page
+    assert "CVaR at α = 0.8" in page and f"{style.num(summary['cvar'])} {money}" in page
+    assert f"the optimum is {style.num(summary['objective_value'])} {money}" in page
     first = summary["years"][0]
-    committed = report._year_list(range(first, first + summary["commit_years"]))
+    committed = style.year_list(range(first, first + summary["commit_years"]))
     assert f"Committed years: {committed} (commit_years {summary['commit_years']})" in page
     for section in ("Objective", "Key figures", "What binds", "Charts", "Per year"):
         assert f"<h2>{section}</h2>" in page
@@ -418,7 +420,7 @@ def test_scenario_html_states_every_case_cvar_expected_objective_and_commit_year
 
 def test_the_plan_charts_draw_the_most_probable_case(scenario):
     folder, _ = scenario
-    results = report.load_results(folder)
+    results = load_results(folder)
     cases = results.cases
     assert results.case == max(cases, key=lambda n: cases[n]["probability"])
     assert "case" not in results.tables["finance"].columns
@@ -429,14 +431,14 @@ def test_the_plan_charts_draw_the_most_probable_case(scenario):
 
 def test_cumulative_loss_by_case_and_its_expected_value(scenario):
     folder, _ = scenario
-    results = report.load_results(folder)
-    by_case, expected = report.cumulative_loss_by_case(results)
+    results = load_results(folder)
+    by_case, expected = measures.cumulative_loss_by_case(results)
     assert list(by_case.columns) == list(results.cases) and list(by_case.index) == results.years
     last = results.years[-1]
     for name, case in results.cases.items():
         assert by_case.loc[last, name] == pytest.approx(case["cumulative_loss"], abs=1e-6)
     assert expected.loc[last] == pytest.approx(results.summary["cumulative_loss"], abs=1e-6)
-    assert report.committed_years(results) == results.years[:results.summary["commit_years"]]
+    assert measures.committed_years(results) == results.years[:results.summary["commit_years"]]
 
 
 def test_another_case_can_be_drawn_and_an_unknown_case_is_an_error(tmp_path):

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
-from planner.results.plan import cvar
+from planner.results.summary import cvar
 from planner.solver.value import value_of_information
 
 from .conftest import write_yaml

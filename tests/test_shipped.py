@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 import planner
 from planner.cli import app
 from planner.results.check import check_folder
-from planner.results.plan import TABLES
+from planner.results.files import TABLES, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "instances").glob("*.yaml"))

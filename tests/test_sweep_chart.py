@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.report.html import PNG_SIZE
+from planner.report.style import PNG_SIZE
 from planner.sweep.run import run_sweep
 from planner.sweep.chart import SWEEP_PNG, SweepChartError, spearman, write_sweep_chart
 

@@ -285,10 +285,15 @@ HARD_FAMILIES: tuple[Family, ...] = tuple(row for row in _ROWS if row.hard)
 #: The families whose shadow prices ``duals.csv`` reports, in the model's order.
 DUAL_FAMILIES: tuple[Family, ...] = tuple(row for row in _ROWS if row.subject is not None)
 
+#: The limits of duals.csv: the families an instance sets and a user could choose to
+#: loosen, which the ranking of what binds (``planner.results.binding``) orders. Not
+#: ``service_cap`` (the market) nor the model's identities.
+LIMIT_FAMILIES: tuple[str, ...] = tuple(row.name for row in DUAL_FAMILIES if row.role == "limit")
+
 
 def with_role(role: str) -> tuple[str, ...]:
     """The names of the families of ``role`` (:data:`ROLES`), in the model's order."""
     return tuple(row.name for row in _ROWS if row.role == role)
 
 
-__all__ = ["DUAL_FAMILIES", "FAMILIES", "Family", "HARD_FAMILIES", "ROLES", "UNIT_KINDS", "with_role"]
+__all__ = ["DUAL_FAMILIES", "FAMILIES", "Family", "HARD_FAMILIES", "LIMIT_FAMILIES", "ROLES", "UNIT_KINDS", "with_role"]

@@ -19,6 +19,8 @@ import pandas as pd
 
 from ..instance.schema import Instance
 from ..model.families import FAMILIES
+from .files import read_folder
+from .tables import case_tables
 
 TOLERANCE = 1e-6
 
@@ -173,8 +175,6 @@ def check_tables(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict 
 
 
 def _check_scenarios(inst: Instance, tables: dict[str, pd.DataFrame], summary: dict | None) -> list[str]:
-    from .plan import case_tables
-
     problems: list[str] = []
     for n, case in inst.cases.items():
         case_summary = None
@@ -392,8 +392,6 @@ def max_violation(inst: Instance, tables: dict[str, pd.DataFrame]) -> tuple[floa
     in that constraint's unit, and which constraint (``"minimum_cash 2027"``; a scenario
     instance's names its case); ``(0.0, None)`` when every miss is below :data:`NOISE`."""
     if inst.scenarios is not None:
-        from .plan import case_tables
-
         worst: tuple[float, str | None] = (0.0, None)
         for n, case in inst.cases.items():
             amount, label = max_violation(case, case_tables(tables, n))
@@ -425,28 +423,8 @@ def _nonanticipativity_gap(inst: Instance, tables: dict[str, pd.DataFrame]) -> t
     return worst
 
 
-TABLE_NAMES = ("procurement", "capacity", "usage", "service", "finance")
-#: Columns that hold names: read as text, whatever they look like ("NA", "2025", "true").
-NAME_COLUMNS = ("case", "provider", "workload", "source")
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A results CSV as written: name columns as text (a provider called ``NA`` or
-    ``2025`` stays that name), blank numbers as missing."""
-    header = pd.read_csv(path, nrows=0).columns
-    return pd.read_csv(
-        path,
-        dtype={column: str for column in header if column in NAME_COLUMNS},
-        keep_default_na=False,
-        na_values={column: [""] for column in header if column not in NAME_COLUMNS},
-    )
-
-
 def check_folder(inst: Instance, folder: str | Path) -> list[str]:
-    """Check a results folder written by ``planner solve``."""
-    import json
-
-    folder = Path(folder)
-    tables = {name: read_table(folder / f"{name}.csv") for name in TABLE_NAMES}
-    summary = json.loads((folder / "summary.json").read_text())
+    """Check a results folder written by ``planner solve`` (read by the one reader,
+    :func:`planner.results.files.read_folder`)."""
+    summary, tables, _ = read_folder(folder)
     return check_tables(inst, tables, summary)

@@ -65,12 +65,15 @@ import pyomo.core as pyo
 from pyomo.repn import generate_standard_repn
 
 from ..instance.schema import Instance
-from ..model.families import DUAL_FAMILIES, FAMILIES as FAMILY_TABLE
+from ..model.families import DUAL_FAMILIES, FAMILIES as FAMILY_TABLE, LIMIT_FAMILIES
+from ..results import binding
+from ..results.files import DUALS_COLUMNS
 
 #: Shadow prices at most this large (in absolute value) are solver round-off: no row.
 NONZERO = 1e-9
 
-COLUMNS = ["family", "year", "provider", "workload", "contract", "shadow_price", "unit", "meaning"]
+#: duals.csv's columns (:data:`planner.results.files.DUALS_COLUMNS`).
+COLUMNS = list(DUALS_COLUMNS)
 
 #: family -> (index fields in the model's index order, the unit of one unit of relaxation):
 #: the families of :mod:`planner.model.families` that have a sentence (``subject``), which
@@ -84,7 +87,6 @@ FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {family.name: (family.index, 
 #: anyone relaxes) and the model's identities (cash carried over, charge = spend, use ≤
 #: active, the peak's definition), whose shadow prices are the marginal value of money in
 #: a year, of a paid unit of capacity, and so on.
-LIMIT_FAMILIES = tuple(family.name for family in DUAL_FAMILIES if family.role == "limit")
 
 
 def unit_label(inst: Instance, kind: str) -> str:
@@ -167,6 +169,7 @@ def meaning(family: str, row: dict, inst: Instance, objective: str, price: float
 def dual_table(model, inst: Instance, raw: dict, objective: str) -> pd.DataFrame:
     """One row per constraint with a non-zero shadow price, in the model's family order."""
     prices = shadow_prices(model, raw)
+    values = unit_values(inst)
     rows = []
     for con, price in prices.items():
         if not abs(price) > NONZERO:
@@ -180,6 +183,7 @@ def dual_table(model, inst: Instance, raw: dict, objective: str) -> pd.DataFrame
         row.update(zip(fields, _index(con)))
         row.update({
             "shadow_price": price,
+            "value_per_money": price / values[kind],
             "unit": unit_label(inst, kind),
             "meaning": meaning(family, row, inst, objective, price),
         })
@@ -197,6 +201,7 @@ def empty_table() -> pd.DataFrame:
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     frame["year"] = frame["year"].astype("Int64")
     frame["shadow_price"] = frame["shadow_price"].astype(float)
+    frame["value_per_money"] = frame["value_per_money"].astype(float)
     return frame
 
 
@@ -218,51 +223,39 @@ def unit_values(inst: Instance) -> dict[str, float]:
 
 def ranked(plan, families: tuple[str, ...] = LIMIT_FAMILIES) -> pd.DataFrame:
     """The rows of ``plan.duals`` of ``families`` with a positive shadow price, most
-    valuable first.
+    valuable first (:func:`planner.results.binding.ranked`).
 
     Shadow prices are in different units (money per capacity unit, per compute unit, per
     money unit), so their raw sizes are not comparable: a GW is worth far more than a
-    USD billion is. Each is divided by what one unit of its kind is worth
-    (:func:`unit_values`), giving money saved per money's worth of relaxation (column
-    ``value_per_money``), and rows are ranked by that; ties keep the model's order.
+    USD billion is. Each row's ``value_per_money`` divides it by what one unit of its kind
+    is worth (:func:`unit_values`), giving money saved per money's worth of relaxation,
+    and rows are ranked by that; ties keep the model's order.
     """
     duals = getattr(plan, "duals", None)
     if duals is None or duals.empty:
-        return empty_table().assign(value_per_money=pd.Series(dtype=float))
-    values = unit_values(plan.instance)
-    kinds = {family: kind for family, (_, kind) in FAMILIES.items()}
-    frame = duals[duals["family"].isin(families) & (duals["shadow_price"] > NONZERO)].copy()
-    frame["value_per_money"] = [
-        price / values[kinds[family]] for family, price in zip(frame["family"], frame["shadow_price"])
-    ]
-    return frame.sort_values("value_per_money", ascending=False, kind="stable")
+        return empty_table()
+    return binding.ranked(duals, families)
 
 
 def top_constraints(plan, n: int = 3, families: tuple[str, ...] = LIMIT_FAMILIES) -> list[str]:
-    """The ``n`` limits most worth relaxing, as sentences, ranked as in :func:`ranked`.
+    """The ``n`` limits most worth relaxing, as duals.csv's meanings, ranked as in
+    :func:`ranked` (:func:`planner.results.binding.bindings`, which also gives them as
+    the sentences ``planner solve`` prints).
 
     One sentence per limit: a limit that binds in several years (a workload's service
     floor, a provider's capacity) appears once, in its most valuable year, so that the
     list names ``n`` different limits. Empty for a plan that is not optimal or where no
     limit binds.
     """
-    if n <= 0:
-        return []
-    table = ranked(plan, families)
-    out, seen = [], set()
-    for row in table.itertuples():
-        limit = (row.family, _key(row.provider), _key(row.workload), _key(row.contract))
-        if limit not in seen:
-            seen.add(limit)
-            out.append(str(row.meaning))
-    return out[:n]
+    return [str(b.row["meaning"]) for b in bindings(plan, n, families)]
 
 
-def _key(value) -> str:
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+def bindings(plan, n: int = 3, families: tuple[str, ...] = LIMIT_FAMILIES) -> list[binding.Binding]:
+    """:func:`planner.results.binding.bindings` of ``plan``'s duals and ``families``."""
+    return binding.bindings(ranked(plan, families), families, n)
 
 
 __all__ = [
     "COLUMNS", "FAMILIES", "LIMIT_FAMILIES", "NONZERO", "dual_table", "empty_table",
-    "ranked", "shadow_prices", "top_constraints", "unit_label", "unit_values",
+    "bindings", "ranked", "shadow_prices", "top_constraints", "unit_label", "unit_values",
 ]

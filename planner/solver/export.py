@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from ..instance.schema import Instance
+from ..results import safe_write
 
 FORMATS = ("mps", "lp")
 
@@ -50,18 +50,38 @@ def safe_names(names) -> list[str]:
     return out
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+#: The last line of a complete file of each format, as HiGHS writes it.
+_LAST_LINE = {"mps": b"ENDATA", "lp": b"end"}
+
+
+def _write_model(highs, staging: Path, fmt: str, out) -> None:
+    """HiGHS writes the model to ``staging``; a file it could not finish (HiGHS does not
+    report a failed write, e.g. a full disk or a file-size limit) is an ExportError."""
+    import highspy
+
+    if highs.writeModel(str(staging)) == highspy.HighsStatus.kError:
+        raise ExportError(f"HiGHS could not write {out} as {fmt}")
+    if not _complete(staging, fmt):
+        raise ExportError(f"cannot write {out}: the file HiGHS wrote is incomplete (a full disk or a file-size "
+                          "limit?); no file was changed")
+
+
+def _complete(path: Path, fmt: str) -> bool:
+    """Whether ``path`` ends with the last line of a complete ``fmt`` file."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, handle.tell() - 64))
+        tail = handle.read().rstrip()
+    return tail.endswith(b"\n" + _LAST_LINE[fmt]) or tail == _LAST_LINE[fmt]
 
 
 def export_lp(inst: Instance, out: str | Path, fmt: str | None = None, objective: str | None = None) -> dict:
     """Build ``inst``'s model, hand it to HiGHS as ``planner solve`` does, and write it to
     ``out`` as ``fmt`` (``"mps"`` or ``"lp"``; default: ``out``'s extension, else MPS).
 
-    The file is written beside ``out`` under a temporary name and renamed into place, so
-    an earlier file is replaced only by a complete one. Returns the LP's ``columns``,
+    The file is written beside ``out`` under a temporary name, checked to be complete
+    and renamed into place (:mod:`planner.results.safe_write`), so an earlier file is
+    replaced only by a complete one and a failed write leaves nothing behind. Returns the LP's ``columns``,
     ``rows``, ``nonzeros`` and the ``format``, ``path`` and ``objective``. Raises
     :class:`ExportError`.
     """
@@ -82,24 +102,11 @@ def export_lp(inst: Instance, out: str | Path, fmt: str | None = None, objective
     target = Path(os.path.abspath(out))
     if target.is_dir():
         raise ExportError(f"{out} is a folder; give a file name")
-    staging = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=f".{fmt}", dir=target.parent)
-        os.close(fd)
-        staging = Path(name)
-        import highspy
-
-        if highs.writeModel(str(staging)) == highspy.HighsStatus.kError or staging.stat().st_size == 0:
-            raise ExportError(f"HiGHS could not write {out} as {fmt}")
-        os.chmod(staging, 0o666 & ~_umask())  # as a plain open() would (mkstemp makes it private)
-        os.replace(staging, target)
-        staging = None
+        safe_write.write_by_path(target, lambda staging: _write_model(highs, staging, fmt, out), suffix=f".{fmt}")
     except OSError as err:
         raise ExportError(f"cannot write {out}: {err.strerror or err}") from None
-    finally:
-        if staging is not None:
-            staging.unlink(missing_ok=True)
     return {
         "path": target, "format": fmt, "objective": objective, "columns": len(lp.columns), "rows": len(lp.rows),
         "nonzeros": int(highs.getNumNz()),

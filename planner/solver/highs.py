@@ -50,7 +50,8 @@ from ..instance.schema import Instance
 from .duals import dual_table
 from ..model.lp import build_model
 from ..model.stochastic import add_second_stage, needs_second_stage
-from ..results.plan import Plan, make_summary, make_tables
+from ..results.summary import make_summary
+from ..results.tables import Plan, make_tables
 
 #: Decision values smaller than this (in absolute value) are written as exact zeros.
 ZERO = 1e-9

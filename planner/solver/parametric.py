@@ -47,7 +47,7 @@ from ..instance.paths import field_value
 from ..instance.schema import Instance
 from ..model.lp import build_model
 from ..model.stochastic import first_stage_hold, needs_second_stage
-from ..results.plan import _Values
+from ..results.tables import Values
 from .highs import INF, LinearProgram, LPArrays, SolverFailure, compile_row, cost_vector, run_lp
 
 
@@ -233,7 +233,7 @@ class ParametricProgram:
         """The sweep's figures of the solved variant, computed as the results tables
         compute them (:mod:`planner.results`: ``finance`` and ``capacity``)."""
         m, inst = self.model, self.instance
-        v = _Values()
+        v = Values()
         years = inst.year_list
         losses = [v(m.loss[t]) for t in years]
         cumulative = [v(m.cumulative_loss[t]) for t in years]

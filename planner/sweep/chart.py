@@ -26,8 +26,9 @@ Right: what moves it
       ``PATH`` for values, ``PATH[x]`` for a scaling of the series, ``PATH[+y]`` for a
       shift in years.
 
-Drawn like :mod:`planner.report` (its size, DPI, rcParams, titles and atomic write, on
-matplotlib's Agg canvas without pyplot); matplotlib and numpy are imported inside the
+Drawn in the report's style (:mod:`planner.report.style`: its size, DPI, rcParams and
+titles, on matplotlib's Agg canvas without pyplot) and written by the one safe write
+(:mod:`planner.results.safe_write`); matplotlib and numpy are imported inside the
 functions, so importing this module stays cheap.
 """
 
@@ -43,15 +44,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..report.html import _DPI, _RC, PNG_SIZE, ReportError, _num, _tex, _titles, _write_atomically
+from ..results import safe_write
+from ..results.files import SENSITIVITY_CSV, SWEEP_CSV, SWEEP_JSON, SWEEP_PNG
+from ..report.style import DPI, PNG_SIZE, RC, num, tex, titles
 
 __all__ = ["SWEEP_PNG", "SweepChartError", "write_sweep_chart"]
 
-#: The chart's file name inside the sweep folder.
-SWEEP_PNG = "sweep.png"
-# The files planner.sweep writes (its SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV; not
-# imported from there, which would load pydantic and the instance model).
-_SWEEP_CSV, _SWEEP_JSON, _SENSITIVITY_CSV = "sweep.csv", "sweep.json", "sensitivity.csv"
 #: At most this many scatter panels (the inputs most rank-correlated with the objective).
 MAX_SCATTERS = 4
 _OPTIMAL = "optimal"
@@ -147,7 +145,7 @@ def load_sweep(folder: Path) -> SweepData:
     import numpy as np
 
     folder = Path(folder)
-    path = folder / _SWEEP_CSV
+    path = folder / SWEEP_CSV
     header, rows = _read_rows(path)
     missing = [c for c in ("variant_id", "status", "objective") if c not in header]
     if missing:
@@ -161,8 +159,8 @@ def load_sweep(folder: Path) -> SweepData:
         values={c: np.array([_number(v) for v in columns[c]], dtype=float) for c in inputs},
         statuses=[s.strip() for s in columns["status"]],
         objective=np.array([_number(v) for v in columns["objective"]], dtype=float),
-        summary=_read_summary(folder / _SWEEP_JSON),
-        sensitivity=_read_sensitivity(folder / _SENSITIVITY_CSV),
+        summary=_read_summary(folder / SWEEP_JSON),
+        sensitivity=_read_sensitivity(folder / SENSITIVITY_CSV),
     )
 
 
@@ -174,7 +172,8 @@ def load_sweep(folder: Path) -> SweepData:
 def write_sweep_chart(folder: Path) -> Path:
     """Draw ``sweep.png`` into the sweep folder ``folder`` and return its path.
 
-    Written under a temporary name (``.sweep.png.*.tmp``) and renamed into place. Raises
+    Written by :func:`planner.results.safe_write.write_bytes` (a staging file renamed
+    into place; nothing is left behind when the write fails). Raises
     :class:`SweepChartError` (one line, naming the file) when ``sweep.csv`` is missing or
     malformed, ``sweep.json`` or ``sensitivity.csv`` is malformed, or the folder cannot
     be written.
@@ -182,9 +181,9 @@ def write_sweep_chart(folder: Path) -> Path:
     data = load_sweep(Path(folder))
     path = data.folder / SWEEP_PNG
     try:
-        _write_atomically(path, render_sweep_chart(data))
-    except ReportError as err:
-        raise SweepChartError(str(err)) from None
+        safe_write.write_bytes(path, render_sweep_chart(data))
+    except OSError as err:
+        raise SweepChartError(f"cannot write {path}: {err.strerror or err}") from None
     return path
 
 
@@ -194,8 +193,8 @@ def render_sweep_chart(data: SweepData) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(PNG_SIZE[0] / _DPI, PNG_SIZE[1] / _DPI), dpi=_DPI, layout="constrained")
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(PNG_SIZE[0] / DPI, PNG_SIZE[1] / DPI), dpi=DPI, layout="constrained")
         FigureCanvasAgg(fig)
         left, right = fig.subfigures(1, 2, wspace=0.03, width_ratios=[1.0, 1.15])
         _draw_histogram(fig, left, data)
@@ -204,7 +203,7 @@ def render_sweep_chart(data: SweepData) -> bytes:
         else:
             _draw_scatters(right, data)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": "planner sweep (matplotlib Agg)"})
+        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": "planner sweep (matplotlib Agg)"})
     return buffer.getvalue()
 
 
@@ -275,11 +274,11 @@ def _draw_histogram(fig, sub, data: SweepData) -> None:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         # few x ticks: long labels (1e12 plus a little) must not run into each other
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
-        ax.set_xlabel(_tex(_objective_label(data.summary)))
+        ax.set_xlabel(tex(_objective_label(data.summary)))
         note += "\nobjective of the optimal variants; dashed lines: p5, p50, p95"
         if float(values.max()) == float(values.min()):
-            note += f"\nevery optimal variant has the same objective, {_num(float(values[0]))}"
-    _titles(fig, ax, _title(data), note, width=62)
+            note += f"\nevery optimal variant has the same objective, {num(float(values[0]))}"
+    titles(fig, ax, _title(data), note, width=62)
 
 
 def _percentile_lines(ax, quantiles) -> None:
@@ -290,7 +289,7 @@ def _percentile_lines(ax, quantiles) -> None:
     for (name, q), height in zip(zip(("p5", "p50", "p95"), quantiles), (0.95, 0.86, 0.77)):
         ax.axvline(q, color=_LINE, linestyle="--", linewidth=1.3)
         right_side = high > low and (q - low) / (high - low) > 0.6  # label left of the line, inside the axes
-        label = f"{name} {_num(float(q))} " if right_side else f" {name} {_num(float(q))}"
+        label = f"{name} {num(float(q))} " if right_side else f" {name} {num(float(q))}"
         text = ax.text(q, height, label, transform=on_x, ha="right" if right_side else "left", va="top", fontsize=8.5,
                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
         text.set_in_layout(False)
@@ -324,7 +323,7 @@ def _draw_sensitivity(sub, data: SweepData) -> None:
             linestyle="none", label="first-order index")
     finite = [v for v in (*total, *high, *first) if math.isfinite(v)]
     ax.set_xlim(0.0, max([1.0, *finite]))
-    ax.set_yticks(y, [_tex(_sensitivity_label(e)) for e in entries], fontsize=8.5)
+    ax.set_yticks(y, [tex(_sensitivity_label(e)) for e in entries], fontsize=8.5)
     ax.invert_yaxis()  # rank 1 on top
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", visible=True)
@@ -413,7 +412,7 @@ def _draw_scatters(sub, data: SweepData) -> None:
                    ncols=2 if sum(len(label) for label in legend) < 70 else 1)
     for ax in axes:
         if ax.get_subplotspec().is_first_col():
-            ax.set_ylabel(_tex(_short_label(data.summary)) if data.has_plan.any() else "")
+            ax.set_ylabel(tex(_short_label(data.summary)) if data.has_plan.any() else "")
     title = "Objective against the varied inputs"
     if len(ranked) > 1:
         title += f"\n(largest |ρ| first; {len(shown)} of {len(ranked)} shown)" if len(ranked) > len(shown) else \
@@ -439,7 +438,7 @@ def _scatter(ax, data: SweepData, column: str, rho: float) -> None:
         _no_plan_marks(ax, x[crosses], _no_plan_label(data), max(alpha, 0.6))
     if n == 0:
         ax.text(0.5, 0.45, "no readable values", transform=ax.transAxes, ha="center", color="#444444")
-    ax.set_xlabel(_tex(column), fontsize=9)
+    ax.set_xlabel(tex(column), fontsize=9)
     ax.set_title("Spearman ρ " + (f"{rho:+.2f}" if math.isfinite(rho) else "n/a"), loc="left", fontsize=9,
                  fontweight="normal", color="#444444")
 
@@ -452,7 +451,7 @@ def _no_plan_marks(ax, x, label: str, alpha: float) -> None:
 
     ax.add_patch(Rectangle((0, 0), 1, 0.07, transform=ax.transAxes, color=_NO_PLAN, alpha=0.07, linewidth=0))
     ax.plot(x, np.full(len(x), 0.03), "x", color=_NO_PLAN, markersize=7, mew=1.6, alpha=alpha, linestyle="none",
-            transform=blended_transform_factory(ax.transData, ax.transAxes), clip_on=False, label=_tex(label))
+            transform=blended_transform_factory(ax.transData, ax.transAxes), clip_on=False, label=tex(label))
 
 
 def _no_plan_label(data: SweepData) -> str:

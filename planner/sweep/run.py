@@ -50,7 +50,7 @@ import hashlib
 import itertools
 import json
 import math
-import os
+import io
 import re
 import signal
 import threading
@@ -64,11 +64,9 @@ from ..instance.errors import InstanceError
 from ..instance.loading import parse_text, validate_instance
 from ..instance.paths import field_value, set_along, settable_target
 from ..instance.schema import Instance
+from ..results import safe_write
+from ..results.files import SENSITIVITY_COLUMNS, SENSITIVITY_CSV, SWEEP_CSV, SWEEP_FILES, SWEEP_JSON, SWEEP_PNG
 
-#: The files a sweep folder may hold (anything else there is refused, never deleted).
-SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV = "sweep.csv", "sweep.json", "sensitivity.csv"
-SWEEP_PNG = "sweep.png"  # planner.sweep_chart.SWEEP_PNG
-SWEEP_FILES = (SWEEP_CSV, SWEEP_JSON, SENSITIVITY_CSV, SWEEP_PNG)
 #: Outputs of each variant, in sweep.csv's order (then one share column per provider).
 OUTPUTS = ("objective", "cumulative_loss", "peak_cumulative_loss", "final_cash")
 #: Outputs whose Sobol' indices go into sensitivity.csv.
@@ -751,12 +749,11 @@ def run_sweep(
 def _draw_chart(target: Path, echo: Callable[[str], None]) -> Path | None:
     """Draw ``sweep.png`` (:mod:`planner.sweep_chart`); a chart that cannot be drawn is
     said, and the sweep's files stand."""
-    from ..report.html import ReportError
     from .chart import SweepChartError, write_sweep_chart
 
     try:
         return write_sweep_chart(target)
-    except (SweepChartError, ReportError, OSError) as err:
+    except (SweepChartError, OSError) as err:
         echo(f"no {SWEEP_PNG}: {err}")
         return None
 
@@ -937,19 +934,17 @@ def _finish_csv(path: Path, columns: list[str], design: Design) -> list[dict]:
     ordered = sorted(unique.values(), key=lambda row: index[row[1]])
     for row in ordered:
         row[0] = str(index[row[1]])
-    staging = path.with_name(f".{path.name}.tmp")
-    with staging.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(ordered)
-    os.replace(staging, path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(ordered)
+    safe_write.write_text(path, text.getvalue())
     return [dict(zip(columns, row)) for row in ordered]
 
 
 def _write_json(path: Path, content: dict) -> None:
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(staging, path)
+    """sweep.json, by the one safe write."""
+    safe_write.write_text(path, json.dumps(content, indent=2, allow_nan=False) + "\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -1050,17 +1045,13 @@ def sobol_indices(design: Design, rows: list[dict], seed: int) -> tuple[list[dic
     return table, ""
 
 
-SENSITIVITY_COLUMNS = ["output", "rank", "path", "distribution", "first_order", "first_order_low",
-                       "first_order_high", "total", "total_low", "total_high"]
-
 
 def _write_sensitivity(path: Path, table: list[dict]) -> None:
-    staging = path.with_name(f".{path.name}.tmp")
-    with staging.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SENSITIVITY_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(table)
-    os.replace(staging, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=SENSITIVITY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    safe_write.write_text(path, text.getvalue())
 
 
 def render_summary(result: SweepResult, inst: Instance) -> str:
