@@ -2,7 +2,7 @@
 
 Hypothesis draws the same examples on every run (profile ``repeatable``), so that the
 suite passes or fails for the code, not for the draw; ``HYPOTHESIS_PROFILE=explore``
-draws new ones each run, to look for new failures (see the README, "Tests").
+draws new ones each run, to look for new failures (see docs/development.md, "Tests").
 """
 
 from __future__ import annotations

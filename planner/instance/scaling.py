@@ -6,7 +6,7 @@ amounts, fractions) span more than about nine orders of magnitude, that scaling 
 make them all comparable and the plan may miss constraints by more than round-off.
 :func:`scaling_warning` says so before the solve, naming the smallest and the largest
 non-zero number and the fields they come from; ``summary.json``'s ``max_violation``
-reports afterwards how far the plan actually misses (``planner.check.max_violation``).
+reports afterwards how far the plan actually misses (``planner.results.check.max_violation``).
 """
 
 from __future__ import annotations

@@ -243,7 +243,7 @@ def linear(terms, constant=0.0):
     keeps the bare variable, as Pyomo's own ``1 * x`` does. No terms: the constant.
 
     A coefficient or the constant may be a mutable Pyomo ``Param`` (a sweep's varied
-    number, :mod:`planner.parametric`): it stays in the expression, whatever its value."""
+    number, :mod:`planner.solver.parametric`): it stays in the expression, whatever its value."""
     args = [var if coef.__class__ in _NUMBERS and coef == 1 else MonomialTermExpression((coef, var))
             for coef, var in terms]
     if not args:

@@ -291,7 +291,7 @@ def constraint_violations(inst: Instance, expected: dict, tables: dict[str, pd.D
 class Residual:
     """How far the decisions miss one constraint: ``amount`` >= 0 (0 when it holds), in the
     constraint's own unit; ``tolerance`` is what the check allows. ``family`` is the
-    constraint family's name in ``planner/model.py`` (as in duals.csv), ``where`` its index."""
+    constraint family's name in ``planner/model/lp.py`` (a row of ``planner/model/families.py``) (as in duals.csv), ``where`` its index."""
 
     family: str
     where: str

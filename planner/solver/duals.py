@@ -213,7 +213,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 def unit_values(inst: Instance) -> dict[str, float]:
     """What one unit of each kind is worth in money, to compare shadow prices across units.
 
-    The same yardstick as the infeasibility diagnosis (``planner.model.slack_weights``):
+    The same yardstick as the infeasibility diagnosis (``planner.model.elastic.slack_weights``):
     a money unit is worth 1, a capacity unit the instance's typical price of a capacity
     unit-year (:meth:`planner.instance.schema.Instance.capacity_price`), a compute unit that price over the
     typical efficiency.

@@ -3,7 +3,7 @@
 The file holds exactly what ``planner solve`` solves first (for ``peak_cumulative_loss``
 and risk-weighted scenario instances, the first stage; the second stage adds one row and
 replaces the objective): the same model compiled by the same hand-off
-(:class:`planner.solver.LinearProgram`), written by HiGHS itself. So anyone can solve it
+(:class:`planner.solver.highs.LinearProgram`), written by HiGHS itself. So anyone can solve it
 with another solver, or time HiGHS alone on it::
 
     planner export instances/openai-2025.yaml --format mps --out openai-2025.mps

@@ -1,9 +1,9 @@
 """Solving the model with HiGHS: the Pyomo model compiled to a matrix, handed to highspy.
 
 ``solve(instance)`` builds the model, solves it, runs the second stage of the
-``peak_cumulative_loss`` objective, and returns a :class:`~planner.results.Plan` whose
+``peak_cumulative_loss`` objective, and returns a :class:`~planner.results.tables.Plan` whose
 tables are filled when the plan is optimal. The plan's shadow prices (``plan.duals``,
-see :mod:`planner.duals`) are the row duals of the first stage, the objective the user
+see :mod:`planner.solver.duals`) are the row duals of the first stage, the objective the user
 chose, read before the second stage replaces it.
 
 The hand-off (:class:`LinearProgram`). The Pyomo model stays the single statement of
@@ -23,7 +23,7 @@ SciPy (0.5 s more for every solve) and puts the objective's columns first.
 The LP is the one the persistent interface built before: columns in the order variables
 first appear in the constraints (then the objective's), rows in the model's constraint
 order, a row ``lower ≤ body ≤ upper`` with the body's constant moved into the bounds, so
-HiGHS's row duals keep the sign convention :mod:`planner.duals` documents. Coefficients
+HiGHS's row duals keep the sign convention :mod:`planner.solver.duals` documents. Coefficients
 that add up several terms can differ in the last bit (the two walks add in another
 order). Like the persistent interface it stays alive for the second stage: the new row
 and objective are added to the same HiGHS model, which starts from the first stage's
@@ -161,7 +161,7 @@ class LinearProgram:
 
     #: Solve in HiGHS's own thread so that Ctrl-C stops it at once (see
     #: :meth:`_QuietHighs.run_interruptibly`); the hand-over costs about a millisecond,
-    #: which a caller solving many tiny LPs may save (:mod:`planner.parametric`).
+    #: which a caller solving many tiny LPs may save (:mod:`planner.solver.parametric`).
     interruptible = True
 
     def __init__(self, model):
@@ -330,7 +330,7 @@ class LinearProgram:
 
     def duals(self) -> dict:
         """HiGHS's row duals ``{ConstraintData: dual}`` of the last optimal solve (see
-        ``planner.duals`` for their sign)."""
+        ``planner.solver.duals`` for their sign)."""
         return dict(zip(self.rows, self.highs.getSolution().row_dual))
 
 

@@ -7,14 +7,14 @@ HiGHS takes longer than HiGHS's own solve, so :class:`ParametricProgram` does it
 1. Every varied field (a ``--vary`` path, MODEL.md §5's ``set`` paths) becomes a mutable
    Pyomo ``Param`` (indexed by year for a series), and the model of §2 is built once
    from the instance with those Params in place of the numbers
-   (:func:`planner.model.build_model`, unchanged: a Param is used where the number was).
-2. The model is compiled once (:class:`planner.solver.LinearProgram`), and the rows and
+   (:func:`planner.model.lp.build_model`, unchanged: a Param is used where the number was).
+2. The model is compiled once (:class:`planner.solver.highs.LinearProgram`), and the rows and
    objectives whose expressions hold a varied Param are found once ("touched").
 3. For each variant: the Params take the variant's values (read from the validated
    variant instance, so a scaling, a scalar or a series all arrive resolved), only the
    touched rows and objectives are compiled again, the new coefficients and bounds go
    into the LP's arrays, and HiGHS solves the LP, with the second stage of the
-   ``peak_cumulative_loss`` objective as :func:`planner.solver.solve` runs it.
+   ``peak_cumulative_loss`` objective as :func:`planner.solver.highs.solve` runs it.
 
 Each variant's LP goes to HiGHS whole (``passModel``, microseconds for this size), and
 HiGHS starts from no basis, exactly as a fresh :func:`planner.solve` does: the rows,
@@ -141,7 +141,7 @@ class ParametricProgram:
         objective compiled again -- and, for two stages, the row ``hold_first_stage``
         (the first objective ≤ its optimum + tolerance: columns, coefficients, constant)
         and the second objective (cost vector, offset), as
-        :func:`planner.solver._second_stage` adds them. Raises :class:`NotParametric`
+        ``planner.solver.highs`` (its second stage) adds them. Raises :class:`NotParametric`
         when a variable the base LP left out would enter it."""
         base, recorder = self.base, self.lp._recorder
         known = len(recorder.index)
@@ -209,7 +209,7 @@ class ParametricProgram:
 
     def solve(self, variant: Instance, time_limit: float | None = None) -> dict:
         """Solve ``variant``; return ``status`` and, when optimal, ``objective`` and the
-        figures of :func:`planner.sweep.plan_outcome` (same definitions, same values)."""
+        figures of :func:`planner.sweep.run.plan_outcome` (same definitions, same values)."""
         started = time.perf_counter()
         self.set_variant(variant)
         lp, stages = self._compile_variant()

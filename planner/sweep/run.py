@@ -1,6 +1,6 @@
 """Sensitivity sweeps: many variants of one instance, solved locally or on a Dask cluster.
 
-``planner sweep INSTANCE --vary PATH=SPEC ...`` (see the README, "Sensitivity sweeps").
+``planner sweep INSTANCE --vary PATH=SPEC ...`` (see docs/sweeps.md).
 
 Variants
     A *grid* (every ``--vary PATH=SPEC`` gives a list of values, of scalings of the
@@ -19,7 +19,7 @@ Variants
 Solving
     :func:`solve_variant` is the single place one variant is solved: it applies the
     changes to a deep copy of the raw data and validates the result as any instance,
-    then solves it with the process's :class:`planner.parametric.ParametricProgram`
+    then solves it with the process's :class:`planner.solver.parametric.ParametricProgram`
     (the model built once, with the varied fields as mutable Params; each variant
     recompiles only the rows those fields touch and re-solves in the same HiGHS object)
     or, where that cannot be used, with a fresh :func:`planner.solve`.
@@ -480,7 +480,7 @@ def solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_
     the last planning year}); ``message`` says why a variant has no plan.
 
     The variant is validated as a whole instance, then solved by this process's
-    :class:`planner.parametric.ParametricProgram` of ``instance_data`` with the changed
+    :class:`planner.solver.parametric.ParametricProgram` of ``instance_data`` with the changed
     paths as mutable Params (built on the first variant, kept for the next ones), or by a
     fresh :func:`planner.solve` where that cannot be used (:func:`_solve_fresh`). Both
     give the same rows (``tests/test_parametric.py``).
@@ -747,7 +747,7 @@ def run_sweep(
 
 
 def _draw_chart(target: Path, echo: Callable[[str], None]) -> Path | None:
-    """Draw ``sweep.png`` (:mod:`planner.sweep_chart`); a chart that cannot be drawn is
+    """Draw ``sweep.png`` (:mod:`planner.sweep.chart`); a chart that cannot be drawn is
     said, and the sweep's files stand."""
     from .chart import SweepChartError, write_sweep_chart
 
@@ -793,7 +793,7 @@ def _run_processes(jobs: int, payload: dict, todo: list[Variant], batch_size: in
 
     try:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["planner.sweep", "planner.solver", "planner.parametric"])
+        context.set_forkserver_preload(["planner.sweep.run", "planner.solver.highs", "planner.solver.parametric"])
     except ValueError:  # no forkserver on this platform
         context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
