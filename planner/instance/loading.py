@@ -12,6 +12,10 @@ pairs, where ``path`` is the dotted path of the field in the file
 from __future__ import annotations
 
 import json
+import os
+import select
+import stat
+import time
 import types
 import typing
 from pathlib import Path
@@ -518,6 +522,61 @@ def parse_text(text: str, fmt: str = "yaml") -> Any:
         loader.dispose()
 
 
+#: How long the loader waits for a named pipe that has no writer to get one and send data.
+PIPE_WAIT_SECONDS = 5.0
+_CHUNK = 1 << 16
+
+
+def read_limited(path: Path) -> bytes | None:
+    """The bytes of the file at ``path``, or None when it holds more than
+    :data:`MAX_FILE_BYTES`; at most that many bytes plus one are ever read, whatever the
+    kind of file (a regular file that grows, a pipe, ``/proc``).
+
+    A device (``/dev/zero``, a terminal) is refused with an :class:`InstanceError`. The
+    process's own standard input (``cat x.yaml | planner solve /dev/stdin``) is read until
+    its writer closes it. Any other pipe is opened without blocking: when no writer sends
+    data within :data:`PIPE_WAIT_SECONDS` it is refused instead of waited for forever."""
+    info = os.stat(path)
+    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+        raise InstanceError([("", "is a device, not an instance file; not read")])
+    if stat.S_ISFIFO(info.st_mode):
+        try:
+            own = os.fstat(0)
+        except OSError:
+            own = None
+        if own is not None and (own.st_dev, own.st_ino) == (info.st_dev, info.st_ino):
+            return _read_fd(0, blocking=True)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            return _read_fd(fd, blocking=False)
+        finally:
+            os.close(fd)
+    with open(path, "rb") as handle:
+        return _read_fd(handle.fileno(), blocking=True)
+
+
+def _read_fd(fd: int, blocking: bool) -> bytes | None:
+    data = bytearray()
+    deadline = time.monotonic() + PIPE_WAIT_SECONDS
+    while len(data) <= MAX_FILE_BYTES:
+        try:
+            chunk = os.read(fd, min(_CHUNK, MAX_FILE_BYTES + 1 - len(data)))
+        except BlockingIOError:  # a writer is connected and has nothing yet: wait for it
+            select.select([fd], [], [], 1.0)
+            continue
+        if chunk:
+            data += chunk
+            continue
+        if blocking or data:
+            break
+        # a pipe without a writer: one may still connect; wait a little, not forever
+        if time.monotonic() > deadline:
+            raise InstanceError([("", f"a pipe with no writer: nothing arrived within "
+                                      f"{PIPE_WAIT_SECONDS:g} seconds; not read")])
+        time.sleep(0.05)
+    return None if len(data) > MAX_FILE_BYTES else bytes(data)
+
+
 def load_instance(source: str | Path | dict) -> Instance:
     """Load and validate an instance from a file path (YAML or JSON) or a parsed mapping.
 
@@ -532,12 +591,12 @@ def load_instance(source: str | Path | dict) -> Instance:
             raise InstanceError([("", "no such file")], label)
         if path.is_dir():
             raise InstanceError([("", "is a folder, not an instance file")], label)
-        if path.stat().st_size > MAX_FILE_BYTES:
+        raw = read_limited(path)
+        if raw is None:
             raise InstanceError([("", f"larger than {MAX_FILE_BYTES} bytes; not read")], label)
-        raw = path.read_bytes()
         text = raw.decode("utf-8-sig")  # a byte order mark is not part of the text
-    except InstanceError:
-        raise
+    except InstanceError as err:
+        raise InstanceError(err.problems, label) from None
     except UnicodeDecodeError:
         raise InstanceError([("", "not a text file (not UTF-8)")], label) from None
     except OSError as err:
