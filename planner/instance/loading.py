@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import stat
 import time
@@ -422,6 +423,64 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parse
             ) from None
 
 
+# YAML 1.1 reads `010` as octal 8 and `1:30` as sexagesimal 90, and `1e308` (no dot, no
+# sign in the exponent) as text. The loader reads numbers as YAML 1.2 does: a float may
+# be written `1e308`; a number with a leading zero or a colon is refused as ambiguous.
+_AMBIGUOUS_TAG = "tag:planner,2025:ambiguous-number"
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)[eE][-+]?[0-9]+
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
+_AMBIGUOUS = re.compile(r"""^(?:[-+]?0[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$""", re.X)
+
+
+def _ambiguous_yaml_number(node, path: tuple = (), seen: set | None = None) -> tuple[str, str] | None:
+    """The first plain scalar YAML 1.1 would read as an octal or sexagesimal number."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return None
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == _AMBIGUOUS_TAG:
+            field = ".".join(str(p) for p in path)
+            return field, (f"{show(node.value)} (line {node.start_mark.line + 1}) is ambiguous: YAML 1.1 reads a "
+                           "leading zero as octal and a colon as base 60; write a plain decimal number "
+                           "(10, 90, 1.5), or put it in quotes if it is text")
+        return None
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            found = _ambiguous_yaml_number(key_node, path, seen)
+            if found:
+                return found
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            found = _ambiguous_yaml_number(value_node, path + (key,), seen)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _ambiguous_yaml_number(item, path + (index,), seen)
+            if found:
+                return found
+    return None
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_AMBIGUOUS_TAG, _AMBIGUOUS, list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?(?:0|[1-9][0-9_]*))$"),
+    list("-+0123456789"),
+)
+_Loader.add_constructor(_AMBIGUOUS_TAG, lambda loader, node: loader.construct_scalar(node))
+
+
 def _check_yaml_size(text: str) -> None:
     """Count the document's values from the parser's events, each alias at the size of
     what it stands for, and stop past :data:`MAX_NODES`: an alias bomb ("billion laughs")
@@ -507,7 +566,7 @@ def parse_text(text: str, fmt: str = "yaml") -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        duplicate = _duplicate_yaml_key(loader, node)
+        duplicate = _duplicate_yaml_key(loader, node) or _ambiguous_yaml_number(node)
         if duplicate:
             raise InstanceError([duplicate])
         return loader.construct_document(node)
