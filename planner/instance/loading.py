@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import InstanceError, clip, describe, show
 from .schema import Instance, cross_checks
 from .paths import set_along, settable_target
+from .scaling import tiny_coefficients
 
 
 #: Largest instance file the loader reads, in bytes.
@@ -109,6 +110,8 @@ def _validate_document(data: dict, name: str | None = None, source: str | None =
     except ValidationError as err:
         raise InstanceError(_explain(err), source) from None
     problems = cross_checks(inst)
+    if not problems:
+        problems = tiny_coefficients(inst)
     if inst.scenarios is not None and not problems:
         problems = _scenario_checks(inst, data)
     if problems:
