@@ -12,6 +12,11 @@ pairs, where ``path`` is the dotted path of the field in the file
 from __future__ import annotations
 
 import json
+import os
+import re
+import select
+import stat
+import time
 import types
 import typing
 from pathlib import Path
@@ -23,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import InstanceError, clip, describe, show
 from .schema import Instance, cross_checks
 from .paths import set_along, settable_target
+from .scaling import tiny_coefficients
 
 
 #: Largest instance file the loader reads, in bytes.
@@ -104,6 +110,8 @@ def _validate_document(data: dict, name: str | None = None, source: str | None =
     except ValidationError as err:
         raise InstanceError(_explain(err), source) from None
     problems = cross_checks(inst)
+    if not problems:
+        problems = tiny_coefficients(inst)
     if inst.scenarios is not None and not problems:
         problems = _scenario_checks(inst, data)
     if problems:
@@ -418,6 +426,64 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parse
             ) from None
 
 
+# YAML 1.1 reads `010` as octal 8 and `1:30` as sexagesimal 90, and `1e308` (no dot, no
+# sign in the exponent) as text. The loader reads numbers as YAML 1.2 does: a float may
+# be written `1e308`; a number with a leading zero or a colon is refused as ambiguous.
+_AMBIGUOUS_TAG = "tag:planner,2025:ambiguous-number"
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)[eE][-+]?[0-9]+
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
+_AMBIGUOUS = re.compile(r"""^(?:[-+]?0[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$""", re.X)
+
+
+def _ambiguous_yaml_number(node, path: tuple = (), seen: set | None = None) -> tuple[str, str] | None:
+    """The first plain scalar YAML 1.1 would read as an octal or sexagesimal number."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return None
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == _AMBIGUOUS_TAG:
+            field = ".".join(str(p) for p in path)
+            return field, (f"{show(node.value)} (line {node.start_mark.line + 1}) is ambiguous: YAML 1.1 reads a "
+                           "leading zero as octal and a colon as base 60; write a plain decimal number "
+                           "(10, 90, 1.5), or put it in quotes if it is text")
+        return None
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            found = _ambiguous_yaml_number(key_node, path, seen)
+            if found:
+                return found
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            found = _ambiguous_yaml_number(value_node, path + (key,), seen)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _ambiguous_yaml_number(item, path + (index,), seen)
+            if found:
+                return found
+    return None
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_AMBIGUOUS_TAG, _AMBIGUOUS, list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?(?:0|[1-9][0-9_]*))$"),
+    list("-+0123456789"),
+)
+_Loader.add_constructor(_AMBIGUOUS_TAG, lambda loader, node: loader.construct_scalar(node))
+
+
 def _check_yaml_size(text: str) -> None:
     """Count the document's values from the parser's events, each alias at the size of
     what it stands for, and stop past :data:`MAX_NODES`: an alias bomb ("billion laughs")
@@ -503,7 +569,7 @@ def parse_text(text: str, fmt: str = "yaml") -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        duplicate = _duplicate_yaml_key(loader, node)
+        duplicate = _duplicate_yaml_key(loader, node) or _ambiguous_yaml_number(node)
         if duplicate:
             raise InstanceError([duplicate])
         return loader.construct_document(node)
@@ -516,6 +582,61 @@ def parse_text(text: str, fmt: str = "yaml") -> Any:
         raise InstanceError([("", "not usable YAML: nested too deeply")]) from None
     finally:
         loader.dispose()
+
+
+#: How long the loader waits for a named pipe that has no writer to get one and send data.
+PIPE_WAIT_SECONDS = 5.0
+_CHUNK = 1 << 16
+
+
+def read_limited(path: Path) -> bytes | None:
+    """The bytes of the file at ``path``, or None when it holds more than
+    :data:`MAX_FILE_BYTES`; at most that many bytes plus one are ever read, whatever the
+    kind of file (a regular file that grows, a pipe, ``/proc``).
+
+    A device (``/dev/zero``, a terminal) is refused with an :class:`InstanceError`. The
+    process's own standard input (``cat x.yaml | planner solve /dev/stdin``) is read until
+    its writer closes it. Any other pipe is opened without blocking: when no writer sends
+    data within :data:`PIPE_WAIT_SECONDS` it is refused instead of waited for forever."""
+    info = os.stat(path)
+    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+        raise InstanceError([("", "is a device, not an instance file; not read")])
+    if stat.S_ISFIFO(info.st_mode):
+        try:
+            own = os.fstat(0)
+        except OSError:
+            own = None
+        if own is not None and (own.st_dev, own.st_ino) == (info.st_dev, info.st_ino):
+            return _read_fd(0, blocking=True)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            return _read_fd(fd, blocking=False)
+        finally:
+            os.close(fd)
+    with open(path, "rb") as handle:
+        return _read_fd(handle.fileno(), blocking=True)
+
+
+def _read_fd(fd: int, blocking: bool) -> bytes | None:
+    data = bytearray()
+    deadline = time.monotonic() + PIPE_WAIT_SECONDS
+    while len(data) <= MAX_FILE_BYTES:
+        try:
+            chunk = os.read(fd, min(_CHUNK, MAX_FILE_BYTES + 1 - len(data)))
+        except BlockingIOError:  # a writer is connected and has nothing yet: wait for it
+            select.select([fd], [], [], 1.0)
+            continue
+        if chunk:
+            data += chunk
+            continue
+        if blocking or data:
+            break
+        # a pipe without a writer: one may still connect; wait a little, not forever
+        if time.monotonic() > deadline:
+            raise InstanceError([("", f"a pipe with no writer: nothing arrived within "
+                                      f"{PIPE_WAIT_SECONDS:g} seconds; not read")])
+        time.sleep(0.05)
+    return None if len(data) > MAX_FILE_BYTES else bytes(data)
 
 
 def load_instance(source: str | Path | dict) -> Instance:
@@ -532,12 +653,12 @@ def load_instance(source: str | Path | dict) -> Instance:
             raise InstanceError([("", "no such file")], label)
         if path.is_dir():
             raise InstanceError([("", "is a folder, not an instance file")], label)
-        if path.stat().st_size > MAX_FILE_BYTES:
+        raw = read_limited(path)
+        if raw is None:
             raise InstanceError([("", f"larger than {MAX_FILE_BYTES} bytes; not read")], label)
-        raw = path.read_bytes()
         text = raw.decode("utf-8-sig")  # a byte order mark is not part of the text
-    except InstanceError:
-        raise
+    except InstanceError as err:
+        raise InstanceError(err.problems, label) from None
     except UnicodeDecodeError:
         raise InstanceError([("", "not a text file (not UTF-8)")], label) from None
     except OSError as err:

@@ -104,3 +104,80 @@ def scaling_warning(inst: Instance, limit: float = SPAN_LIMIT) -> str | None:
         return None
     return (f"coefficients span {small:.3g} ({small_at}) to {large:.3g} ({large_at}); "
             "results may be inaccurate")
+
+
+#: The smallest non-zero number that may enter the LP's matrix (or weigh a case in the
+#: objective). HiGHS drops matrix entries of 1e-9 and less and works to tolerances of
+#: 1e-7: a coefficient below 1e-6 can be lost or swamped, and a feasible instance be
+#: called infeasible (or a case's constraints be missed). Such numbers are refused.
+MIN_COEFFICIENT = 1e-6
+
+_RESCALE = "rescale the units (e.g. count compute or capacity in units of 1000)"
+
+
+def _first_tiny(series: dict, value=lambda x: x) -> tuple[int, float] | None:
+    for year, number in series.items():
+        coefficient = value(number)
+        if 0 < coefficient < MIN_COEFFICIENT:
+            return year, coefficient
+    return None
+
+
+_DROPPED = "the smallest coefficient HiGHS keeps reliably (it drops matrix entries of 1e-9 and less)"
+
+
+def _tiny(path: str, series: dict, what: str = "", value=lambda x: x, hint: str = _RESCALE,
+          reason: str = _DROPPED):
+    found = _first_tiny(series, value)
+    if found is None:
+        return None
+    year, coefficient = found
+    where = f" in {year}" if len(series) > 1 else ""
+    return path, f"{what}{coefficient:.3g}{where} is below {MIN_COEFFICIENT:g}, {reason}; {hint}"
+
+
+def tiny_coefficients(inst: Instance) -> list[tuple[str, str]]:
+    """``(path, message)`` for every number of ``inst`` that would enter the LP's matrix
+    as a non-zero coefficient below :data:`MIN_COEFFICIENT` (efficiencies, prices,
+    upfront, capex, opex, revenue per compute unit times efficiency, the debt rate,
+    shares and one minus a share or a decline), and every case probability below it."""
+    problems = []
+    for pname, prov in inst.providers.items():
+        at = f"providers.{pname}"
+        problems.append(_tiny(f"{at}.efficiency", prov.efficiency))
+        for kname, contract in prov.contracts.items():
+            problems.append(_tiny(f"{at}.contracts.{kname}.price", contract.price))
+            problems.append(_tiny(f"{at}.contracts.{kname}.upfront", contract.upfront))
+        if prov.build is not None:
+            build = prov.build
+            problems.append(_tiny(f"{at}.build.capex", build.capex))
+            if build.depreciation_years > 1:
+                problems.append(_tiny(f"{at}.build.capex", build.capex,
+                                      f"capex / depreciation_years = ", lambda x: x / build.depreciation_years))
+            problems.append(_tiny(f"{at}.build.opex", build.opex))
+        keep = "write 0 or 1 exactly, or a number at least 1e-06 away from them"
+        for field in ("min_share", "max_share", "max_decline"):
+            series = getattr(prov, field)
+            if series is None:
+                continue
+            problems.append(_tiny(f"{at}.{field}", series, hint=keep))
+            problems.append(_tiny(f"{at}.{field}", series, f"1 - {field} = ", lambda x: 1 - x, hint=keep))
+    for wname, work in inst.workloads.items():
+        found = _tiny(f"workloads.{wname}.revenue", work.revenue)
+        for pname in inst.providers:
+            if found is not None or wname not in inst.allowed_workloads(pname):
+                continue
+            eff = inst.providers[pname].efficiency
+            found = _tiny(f"workloads.{wname}.revenue",
+                          {year: work.revenue[year] * eff[year] for year in work.revenue},
+                          f"revenue x providers.{pname}.efficiency = ")
+        problems.append(found)
+    if 0 < inst.finance.debt.rate < MIN_COEFFICIENT:
+        problems.append(_tiny("finance.debt.rate", {0: inst.finance.debt.rate}, hint="write 0 or a larger rate"))
+    if inst.scenarios is not None:
+        for name, case in inst.scenarios.cases.items():
+            problems.append(_tiny(f"scenarios.cases.{name}.probability", {0: case.probability},
+                                  reason="the smallest probability the solver weighs reliably (its "
+                                         "tolerances are 1e-7: the plan may break the case's constraints)",
+                                  hint="drop the case or merge it into another"))
+    return [problem for problem in problems if problem is not None]

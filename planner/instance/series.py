@@ -205,7 +205,7 @@ def _whole_type(minimum: int):
 
 def _year_pair(value: Any) -> tuple[int, int]:
     """``[first, last]``: two years, the last not before the first."""
-    expected = "expected [first year, last year] (two whole numbers, e.g. [2025, 2030])"
+    expected = "expected [first year, last year] (two whole numbers from 1 to 9999, e.g. [2025, 2030])"
     if not isinstance(value, (list, tuple)):
         raise ValueError(f"{expected}, got {describe(value)}")
     if len(value) != 2 or any(
