@@ -937,11 +937,12 @@ def _run_processes(jobs: int, payload: dict, todo: list[Variant], batch_size: in
         for future in as_completed(futures):
             on_rows(future.result())
     except BaseException:
-        for future in futures:
-            future.cancel()
+        # finish now; the rows of finished batches are written. The futures are not
+        # cancelled: the pool's thread fails every pending one when it sees the workers
+        # gone, and failing a cancelled one raises in that thread (InvalidStateError)
         for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()  # finish now; the rows of finished batches are written
-        pool.shutdown(wait=False, cancel_futures=True)
+            process.terminate()
+        pool.shutdown(wait=False)
         raise
     pool.shutdown(wait=True)
 
