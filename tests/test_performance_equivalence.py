@@ -281,7 +281,7 @@ def test_export_command(tmp_path):
     toy = ROOT / "instances" / "toy.yaml"
     result = run("export", toy, "--format", "lp", "--out", tmp_path / "toy.txt")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Wrote ") and "29 columns, 41 rows, 92 non-zeros" in result.stdout
+    assert result.stdout.startswith("Wrote ") and "30 columns, 41 rows, 93 non-zeros" in result.stdout
     assert (tmp_path / "toy.txt").read_text().startswith("\\ File written by HiGHS .lp file handler")
     assert run("export", toy, "--out", tmp_path / "toy.mps").exit_code == 0
     assert "ROWS" in (tmp_path / "toy.mps").read_text()

@@ -25,7 +25,7 @@ from . import safe_write
 from .files import DUALS_COLUMNS, DUALS_FILE, PLANNER_FILES, SUMMARY_FILE, TABLES
 
 __all__ = [
-    "FolderLock", "ResultsError", "ResultsInterrupted", "earlier_results_note", "refusal", "write_results",
+    "FolderBusy", "FolderLock", "ResultsError", "ResultsInterrupted", "earlier_results_note", "refusal", "write_results",
     "write_text_file",
 ]
 
@@ -254,6 +254,10 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
+class FolderBusy(BlockingIOError):
+    """A :class:`FolderLock` entered with ``wait=False`` is held by another process."""
+
+
 class FolderLock:
     """An exclusive lock (``fcntl.flock``) on ``<parent>/.<name>.lock`` for writing the
     folder ``<parent>/<name>``: beside the folder, never in it, and removed on release.
@@ -261,12 +265,16 @@ class FolderLock:
     A waiter that obtains the lock after its holder removed the file retries on the new
     file, so at most one process holds the lock of a folder at a time. Where ``fcntl``
     does not exist (Windows) the lock does nothing.
+
+    ``wait=False`` (a sweep folder, held for the whole sweep): when another process holds
+    the lock, entering raises :class:`FolderBusy` at once instead of waiting.
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, wait: bool = True):
         folder = Path(os.path.abspath(folder))
         self.path = folder.parent / f".{folder.name}.lock"
         self.fd: int | None = None
+        self.wait = wait
 
     def __enter__(self) -> "FolderLock":
         try:
@@ -276,7 +284,11 @@ class FolderLock:
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX if self.wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise FolderBusy(errno.EWOULDBLOCK, "another process is writing this folder",
+                                     str(self.path)) from None
                 held = os.fstat(fd)
                 try:
                     current = os.stat(self.path)

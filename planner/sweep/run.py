@@ -45,6 +45,7 @@ Output (``--out``, default ``results/<name>-sweep/``)
 from __future__ import annotations
 
 import copy
+import os
 import csv
 import hashlib
 import itertools
@@ -56,6 +57,7 @@ import signal
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -584,9 +586,77 @@ _WORKER: dict = {}
 _SOLVE_LOCK = threading.Lock()
 
 
-def _init_worker(instance_data: dict, time_limit: float | None) -> None:
-    """ProcessPoolExecutor initializer: keep the instance; leave Ctrl-C to the parent."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP during a sweep: handled as Ctrl-C (the finished rows are kept,
+    sweep.json says how far the sweep got); ``signum`` gives the exit code 128 + signum."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM and SIGHUP raise :class:`Terminated` while variants are solved (main
+    thread only, and only where they would end the program: their default action)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated(signum)
+
+    replaced = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+            replaced[signum] = signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in replaced.items():
+            signal.signal(signum, handler)
+
+
+#: How often a worker process checks that the sweep that started it still runs (s).
+PARENT_POLL = 0.5
+
+
+def _sweep_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (not gone, not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            pass
+        return True
+
+
+def _watch_parent(pid: int) -> None:
+    """End this worker when the sweep process ``pid`` is gone (SIGKILL leaves no chance
+    to stop the workers; a forkserver's children are not the sweep's own)."""
+    def watch():
+        while _sweep_alive(pid):
+            time.sleep(PARENT_POLL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="planner-parent-watch", daemon=True).start()
+
+
+def _init_worker(instance_data: dict, time_limit: float | None, parent: int | None = None) -> None:
+    """ProcessPoolExecutor initializer: keep the instance; leave Ctrl-C to the parent;
+    end with the sweep process ``parent``; SIGTERM ends the worker at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if parent is not None:
+        _watch_parent(parent)
     _WORKER["data"] = instance_data
     _WORKER["time_limit"] = time_limit
 
@@ -647,6 +717,25 @@ def load_data(path: Path) -> tuple[dict, Instance]:
     return data, inst
 
 
+#: The largest --seed (NumPy's and SciPy's generators take any seed in 0 .. 2**63 - 1).
+MAX_SEED = 2**63 - 1
+
+
+def check_options(*, samples=None, sobol=None, seed=0, jobs=1, batch_size=None, time_limit=None) -> None:
+    """Refuse options out of range before anything is read or built (SweepError)."""
+    if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise SweepError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed}")
+    for name, number in (("--samples", samples), ("--sobol", sobol), ("--jobs", jobs), ("--batch-size", batch_size)):
+        if number is not None and number < 1:
+            raise SweepError(f"{name} must be at least 1, got {number}")
+    if samples is not None and samples > MAX_VARIANTS:
+        raise SweepError(f"--samples {samples} is more than {MAX_VARIANTS:,}")
+    if sobol is not None and sobol * 3 > MAX_VARIANTS:  # N*(D+2) variants, D >= 1
+        raise SweepError(f"--sobol {sobol} needs at least {sobol * 3:,} variants (N*(D+2)), more than {MAX_VARIANTS:,}")
+    if time_limit is not None and not (time_limit >= 0 and math.isfinite(time_limit)):
+        raise SweepError(f"--time-limit must be a finite number of seconds >= 0, got {time_limit}")
+
+
 def run_sweep(
     instance: str | Path,
     vary: Sequence[str],
@@ -671,18 +760,30 @@ def run_sweep(
     the Sobol' indices could not be computed (some variant has no objective).
     """
     started = time.perf_counter()
+    check_options(samples=samples, sobol=sobol, seed=seed, jobs=jobs, batch_size=batch_size, time_limit=time_limit)
     path = Path(instance)
     data, inst = load_data(path)
     if inst.scenarios is not None:
         raise SweepError(f"{path} has a scenarios block; a sweep varies a plain instance (MODEL.md §1). "
                          "Sweep the instance without its scenarios block, with each case's changes as --vary")
     specs = [parse_vary(v) for v in vary]
-    if jobs < 1:
-        raise SweepError(f"--jobs must be at least 1, got {jobs}")
+    if sobol is not None and sobol * (len(specs) + 2) > MAX_VARIANTS:
+        raise SweepError(f"--sobol {sobol} needs {sobol * (len(specs) + 2):,} variants (N*(D+2) for {len(specs)} "
+                         f"--vary), more than {MAX_VARIANTS:,}")
     design = make_design(inst, data, specs, samples=samples, sobol=sobol, seed=seed)
     providers = list(inst.providers)
     columns = header(design, providers)
     target = Path(out) if out is not None else Path("results") / f"{_safe(inst.name)}-sweep"
+    if scheduler:
+        check_scheduler(scheduler)  # before the folder is touched
+    with _sweep_lock(target):
+        return _run_in(target, inst, path, data, design, vary, columns, providers, scheduler, jobs, batch_size,
+                       time_limit, progress, echo, chart, seed, started)
+
+
+def _run_in(target, inst, path, data, design, vary, columns, providers, scheduler, jobs, batch_size, time_limit,
+            progress, echo, chart, seed, started) -> SweepResult:
+    """The sweep into ``target``, whose lock this process holds."""
     done = _prepare_out(target, columns, design)
     todo = [v for v in design.variants if v.id not in done]
     by_index = {v.index: v for v in design.variants}
@@ -694,22 +795,46 @@ def run_sweep(
              f"{len(done)} already in {target / SWEEP_CSV}, {len(todo)} to solve in {where}")
 
     csv_path = target / SWEEP_CSV
-    new_file = not csv_path.exists()
-    handle = csv_path.open("a", newline="", encoding="utf-8")
-    writer = csv.writer(handle, lineterminator="\n")
+    kept = "the rows solved before are kept in it; run the same command again to resume"
+    try:
+        new_file = not csv_path.exists()
+        fd = os.open(csv_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        good = [os.fstat(fd).st_size]  # the end of the last complete row
+    except OSError as err:
+        raise SweepError(f"cannot write {csv_path}: {err.strerror or err}") from None
+
+    def append(rows: list[list]) -> None:
+        """Whole rows or none: a write cut short (a full disk, a file-size limit) is cut
+        back to the last complete row."""
+        text = io.StringIO(newline="")
+        csv.writer(text, lineterminator="\n").writerows(rows)
+        data_ = memoryview(text.getvalue().encode("utf-8"))
+        try:
+            while data_:
+                data_ = data_[os.write(fd, data_):]
+            good[0] = os.fstat(fd).st_size
+        except OSError as err:
+            try:
+                os.ftruncate(fd, good[0])
+            except OSError:
+                pass  # a partial row is dropped when the sweep is resumed (_drop_partial_line)
+            raise SweepError(f"cannot write {csv_path}: {err.strerror or err}; {kept}") from None
+
     if new_file:
-        writer.writerow(columns)
-        handle.flush()
+        try:
+            append([columns])
+        except SweepError:
+            os.close(fd)
+            csv_path.unlink(missing_ok=True)
+            raise
 
     def record(pairs: list[tuple[int, dict]]) -> None:
-        for index, outcome in pairs:
-            writer.writerow(_csv_row(by_index[index], outcome, providers))
-        handle.flush()
+        append([_csv_row(by_index[index], outcome, providers) for index, outcome in pairs])
         result.solved_now += len(pairs)
 
     payload = {"data": data, "time_limit": time_limit}
     try:
-        with _progress_bar(progress, len(todo), inst.name) as advance:
+        with _terminate_as_interrupt(), _progress_bar(progress, len(todo), inst.name) as advance:
             def on_rows(pairs):
                 record(pairs)
                 advance(len(pairs))
@@ -723,12 +848,24 @@ def run_sweep(
                     on_rows([(variant.index, solve_variant(data, variant.changes, time_limit))])
             else:
                 _run_processes(jobs, payload, todo, batch_size, on_rows)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         result.interrupted = True
-        result.code = EXIT_INTERRUPTED
+        result.code = 128 + int(getattr(err, "signum", signal.SIGINT))
     finally:
-        handle.close()
+        os.close(fd)
+    try:
+        _finish(result, target, csv_path, columns, design, inst, path, data, vary, providers, seed, echo, started)
+    except OSError as err:
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        raise SweepError(f"cannot write the sweep's files in {target}{where}: {err.strerror or err}; "
+                         f"{SWEEP_CSV} keeps every row solved; run the same command again to finish") from None
+    result.chart = _draw_chart(target, echo) if chart else _drop_chart(target)
+    echo(render_summary(result, inst))
+    return result
 
+
+def _finish(result, target, csv_path, columns, design, inst, path, data, vary, providers, seed, echo, started):
+    """sweep.csv in variant order, sensitivity.csv and sweep.json (OSError on a failed write)."""
     result.rows = _finish_csv(csv_path, columns, design)
     result.seconds = time.perf_counter() - started
     complete = len(result.rows) == len(design.variants)
@@ -741,9 +878,6 @@ def run_sweep(
             _write_sensitivity(target / SENSITIVITY_CSV, result.sensitivity)
     result.summary = summarise(inst, path, data, design, vary, result, complete, providers)
     _write_json(target / SWEEP_JSON, result.summary)
-    result.chart = _draw_chart(target, echo) if chart else _drop_chart(target)
-    echo(render_summary(result, inst))
-    return result
 
 
 def _draw_chart(target: Path, echo: Callable[[str], None]) -> Path | None:
@@ -797,19 +931,67 @@ def _run_processes(jobs: int, payload: dict, todo: list[Variant], batch_size: in
     except ValueError:  # no forkserver on this platform
         context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                               initargs=(payload["data"], payload["time_limit"]))
+                               initargs=(payload["data"], payload["time_limit"], os.getpid()))
     futures = [pool.submit(_solve_batch, batch) for batch in _batches(todo, _batch_size(len(todo), jobs, batch_size))]
     try:
         for future in as_completed(futures):
             on_rows(future.result())
     except BaseException:
-        for future in futures:
-            future.cancel()
+        # finish now; the rows of finished batches are written. The futures are not
+        # cancelled: the pool's thread fails every pending one when it sees the workers
+        # gone, and failing a cancelled one raises in that thread (InvalidStateError)
         for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()  # finish now; the rows of finished batches are written
-        pool.shutdown(wait=False, cancel_futures=True)
+            process.terminate()
+        pool.shutdown(wait=False)
         raise
     pool.shutdown(wait=True)
+
+
+#: Seconds to reach a Dask scheduler and hear its handshake.
+CONNECT_TIMEOUT = 15.0
+#: A Dask handshake is a few hundred bytes; its first 8 bytes give its length.
+_MAX_HANDSHAKE = 1 << 24
+
+
+def check_scheduler(address: str, timeout: float | None = None) -> None:
+    """Refuse (SweepError, within ``timeout``) a ``tcp://`` address where no Dask
+    scheduler answers: nothing listens, the service accepts and stays silent, or it
+    speaks another protocol (HTTP). A Dask scheduler sends its handshake as soon as it
+    accepts a connection: 8 bytes giving the length of a small message. Other schemes
+    (``tls://``, ``ws://``, ``inproc://``) are left to Dask."""
+    import socket
+    import struct
+
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    match = re.fullmatch(r"(?:tcp://)?\[?([^\[\]/]+?)\]?:(\d+)/?", address.strip())
+    if "://" in address and not address.startswith("tcp://"):
+        return
+    if not match:
+        raise SweepError(f"--scheduler {address}: expected tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
+    host, port = match.group(1), int(match.group(2))
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            head = b""
+            while len(head) < 8:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    raise SweepError(f"--scheduler {address}: the service there closed the connection without "
+                                     "a Dask handshake; is it a Dask scheduler?")
+                head += chunk
+    except (TimeoutError, socket.timeout):
+        raise SweepError(f"--scheduler {address}: no Dask handshake within {timeout:g} s (the service there "
+                         "accepts connections but does not answer like a Dask scheduler)") from None
+    except OSError as err:
+        raise SweepError(f"--scheduler {address}: cannot reach the Dask scheduler: {err.strerror or err}") from None
+    (length,) = struct.unpack("<Q", head)
+    if not 0 < length <= _MAX_HANDSHAKE:
+        raise SweepError(f"--scheduler {address}: the service there is not a Dask scheduler (it answered "
+                         f"{head!r}...)")
 
 
 def _run_dask(address: str, payload: dict, todo: list[Variant], batch_size: int | None, on_rows) -> None:
@@ -818,9 +1000,10 @@ def _run_dask(address: str, payload: dict, todo: list[Variant], batch_size: int 
     except ImportError:  # pragma: no cover - a dependency of planner
         raise SweepError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
     try:
-        client = Client(address, timeout="15s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as err:
-        raise SweepError(f"--scheduler {address}: cannot reach the Dask scheduler: {err}") from None
+        client = Client(address, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
+    except Exception as err:  # noqa: BLE001 - whatever answered is not a usable scheduler
+        raise SweepError(f"--scheduler {address}: cannot reach the Dask scheduler: {type(err).__name__}: "
+                         f"{_one_line(str(err)) or 'no detail'}") from None
     futures = []
     try:
         workers = max(1, sum(client.nthreads().values()))
@@ -879,6 +1062,28 @@ class _progress_bar:
 
 def _ours(name: str) -> bool:
     return name in SWEEP_FILES or name.startswith(".sweep")
+
+
+@contextmanager
+def _sweep_lock(out: Path):
+    """The results folder's lock (:class:`planner.results.folder.FolderLock`) on the sweep
+    folder, held for the whole sweep: a second sweep into the same folder is refused at
+    once (SweepError) instead of mixing its rows into the first one's sweep.csv."""
+    from ..results.folder import FolderBusy, FolderLock
+
+    lock = FolderLock(out, wait=False)
+    try:
+        Path(os.path.abspath(out)).parent.mkdir(parents=True, exist_ok=True)
+        lock.__enter__()
+    except FolderBusy:
+        raise SweepError(f"--out {out} is in use by another sweep running now; wait for it to end or choose "
+                         "another --out folder") from None
+    except OSError as err:
+        raise SweepError(f"--out {out}: cannot lock the folder: {err.strerror or err}") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _prepare_out(out: Path, columns: list[str], design: Design) -> set[str]:
