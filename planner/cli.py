@@ -48,6 +48,22 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _interrupt_exits(command):
+    """Ctrl-C anywhere in ``command`` ends it with one line and exit 130 (as ``sweep``
+    does), never click's "Aborted!" with exit 1 (which would read as "infeasible")."""
+    import functools
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            _err("interrupted; nothing was written")
+            raise typer.Exit(130) from None
+
+    return run
+
+
 def _report_invalid(err: InstanceError) -> None:
     """One line per problem: ``invalid instance: FILE: dotted.path: what was expected``."""
     for line in err.render().splitlines():
@@ -74,6 +90,7 @@ def _default_out(name: str) -> Path:
 
 
 @app.command()
+@_interrupt_exits
 def solve(
     instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON).", show_default=False)],
     out: Annotated[
@@ -143,11 +160,25 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
         if not quiet:
             _print_diagnosis(inst, time_limit)
         return INFEASIBLE, "infeasible"
+    from .report.html import ReportError
+
+    drawn: list = []
+
+    def draw_report(staging):  # into the staging folder: swapped in with the tables, under their lock
+        from .report.html import write_report
+
+        drawn.extend(write_report(staging, "html", locked=False, shown_as=target))
+
     try:
-        written = plan.write(target)
+        written = plan.write(target, draw_report if report else None)
     except ResultsError as err:
         _err(f"error: {err}")
         return INVALID, "results not written"
+    except ReportError as err:
+        from .results.folder import earlier_results_note
+
+        _err(f"error: the report failed: {err}; no results were written, {earlier_results_note(target)}")
+        return INVALID, "optimal, but the report failed"
     if plan.summary.get("max_violation", 0) > 1e-6:
         _err(f"warning: the plan misses {plan.summary['max_violation_constraint']} by "
              f"{plan.summary['max_violation']:.3g} (max_violation in summary.json)")
@@ -156,8 +187,11 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
     from .results.files import RESULT_FILES
 
     typer.echo(f"Wrote {len(RESULT_FILES)} files to {_display_path(written)}")
-    if report and _write_report(written, "html") != OPTIMAL:
-        return INVALID, "optimal, but the report failed"
+    if report:
+        from .results.files import REPORT_HTML
+
+        typer.echo(f"Wrote the report ({len(drawn)} files) to {_display_path(written)}: "
+                   f"open {_display_path(written / REPORT_HTML).rstrip(os.sep)}")
     money = inst.units.money
     return OPTIMAL, f"optimal, {plan.objective} = {plan.objective_value:,.4f} {money}"
 
@@ -173,6 +207,7 @@ def _print_diagnosis(inst, time_limit) -> None:
 
 
 @app.command()
+@_interrupt_exits
 def diagnose(
     instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON).", show_default=False)],
     time_limit: Annotated[
@@ -218,6 +253,7 @@ class ReportFormat(str, Enum):
 
 
 @app.command("report")
+@_interrupt_exits
 def report_command(
     results_dir: Annotated[Path, typer.Argument(help="A results folder written by planner solve.", show_default=False)],
     fmt: Annotated[
@@ -237,6 +273,7 @@ def report_command(
 
 
 @app.command()
+@_interrupt_exits
 def value(
     instance: Annotated[Path, typer.Argument(help="Instance file with scenarios (MODEL.md §5).", show_default=False)],
     out: Annotated[
@@ -301,6 +338,7 @@ INSTANCE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @app.command("solve-all")
+@_interrupt_exits
 def solve_all(
     folder: Annotated[Path, typer.Argument(help="Folder of instance files (*.yaml, *.yml, *.json; not sub-folders).")] = Path("instances"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Parent folder: each plan goes to OUT/<instance name>/.")] = Path("results"),
@@ -329,25 +367,34 @@ def solve_all(
     from .instance.errors import InstanceError
     from .instance.loading import load_instance
 
-    loaded, worst, outcomes = {}, OPTIMAL, []
+    worst, outcomes, loaded = OPTIMAL, {}, []
     for path in paths:
         try:
-            inst = load_instance(path)
+            loaded.append((path, load_instance(path)))
         except InstanceError as err:
             _report_invalid(err)
             worst = max(worst, INVALID)
-            outcomes.append((path.name, "invalid instance"))
-            continue
-        if inst.name in loaded:
-            _err(f"error: {path} and {loaded[inst.name]} both have the name {inst.name!r}; "
-                 "their results would overwrite each other")
+            outcomes[path] = "invalid instance"
+    # Names that map to one folder (a/b, a_b, a:b; or equal names) would overwrite each
+    # other's results: refuse every one of them, before solving anything.
+    by_folder: dict[str, list] = {}
+    for path, inst in loaded:
+        by_folder.setdefault(_default_out(inst.name).name, []).append((path, inst))
+    for folder_name, group in by_folder.items():
+        if len(group) > 1:
+            files = ", ".join(f"{path} ({inst.name!r})" for path, inst in group)
+            _err(f"error: {files} would all write {out / folder_name}; their results would overwrite "
+                 "each other: give each instance its own name")
             worst = max(worst, INVALID)
-            outcomes.append((path.name, "duplicate name"))
+            for path, _ in group:
+                outcomes[path] = "refused: its results folder collides with another instance's"
+    for path, inst in loaded:
+        if path in outcomes:
             continue
-        loaded[inst.name] = path
         code, outcome = _solve_to_folder(inst, out / _default_out(inst.name).name, objective, time_limit, quiet, report)
         worst = max(worst, code)
-        outcomes.append((path.name, outcome))
+        outcomes[path] = outcome
+    outcomes = [(path.name, outcomes[path]) for path in paths]
     width = max(len(name) for name, _ in outcomes)
     typer.echo(f"\n{len(paths)} instances from {folder}:")
     for name, outcome in outcomes:

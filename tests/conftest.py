@@ -52,3 +52,19 @@ def write_yaml(folder: Path, data, name: str = "instance.yaml") -> Path:
     path = folder / name
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def char_device(tmp_path) -> Path:
+    """A character device of the test's own (a copy of /dev/null's numbers made with
+    mknod in ``tmp_path``), so a test that must not replace a device never risks the
+    system's /dev/null. Skipped where mknod is not allowed (not root, no CAP_MKNOD)."""
+    import os
+    import stat
+
+    node = tmp_path / "device"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError) as err:
+        pytest.skip(f"cannot make a device node here ({err.strerror or err})")
+    return node

@@ -415,7 +415,24 @@ def test_solve_all_refuses_two_instances_with_one_name(tmp_path, base):
     write_yaml(folder, base, "b.yaml")  # both are named "small"
     result = run("solve-all", folder, "--out", tmp_path / "results", "--quiet")
     assert result.exit_code == 2
-    assert "both have the name 'small'" in result.stderr
+    assert "a.yaml" in result.stderr and "b.yaml" in result.stderr and "overwrite each other" in result.stderr
+    assert not (tmp_path / "results" / "small").exists()  # neither is solved: which would win is arbitrary
+
+
+@pytest.mark.parametrize("names", [("a/b", "a_b", "a:b")])
+def test_solve_all_refuses_names_that_map_to_one_folder(tmp_path, base, names):
+    folder = tmp_path / "instances"
+    folder.mkdir()
+    for i, name in enumerate(names):
+        base["name"] = name
+        write_yaml(folder, base, f"i{i}.yaml")
+    base["name"] = "other"
+    write_yaml(folder, base, "z.yaml")
+    result = run("solve-all", folder, "--out", tmp_path / "sa", "--quiet")
+    assert result.exit_code == 2
+    assert all(f"i{i}.yaml" in result.stderr for i in range(len(names))), result.stderr
+    assert "Wrote" not in result.stdout.split("other")[0] or not (tmp_path / "sa" / "a_b").exists()
+    assert not (tmp_path / "sa" / "a_b").exists() and (tmp_path / "sa" / "other" / "summary.json").exists()
 
 
 def test_solve_all_needs_instances(tmp_path):

@@ -121,7 +121,7 @@ def test_the_files_have_no_constant_no_empty_row_no_empty_section(tmp_path, path
 
 
 @pytest.mark.parametrize("kind", ["fifo", "symlink", "device"])
-def test_export_refuses_a_target_that_is_not_a_regular_file(tmp_path, kind):
+def test_export_refuses_a_target_that_is_not_a_regular_file(tmp_path, kind, request):
     """Issue 14, item 9: `--out /dev/full` turned the device into a file (as root)."""
     from typer.testing import CliRunner
 
@@ -136,9 +136,7 @@ def test_export_refuses_a_target_that_is_not_a_regular_file(tmp_path, kind):
         target = tmp_path / "link.mps"
         target.symlink_to(real)
     else:
-        target = Path("/dev/null")
-        if not target.exists():
-            pytest.skip("no /dev/null")
+        target = request.getfixturevalue("char_device")
     before = os.lstat(target)
     result = CliRunner().invoke(app, ["export", str(ROOT / "instances" / "toy.yaml"), "--out", str(target)])
     assert result.exit_code == 2, result.output
@@ -147,6 +145,5 @@ def test_export_refuses_a_target_that_is_not_a_regular_file(tmp_path, kind):
     assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
     if kind == "symlink":
         assert (tmp_path / "real.mps").read_text() == "keep\n"
-    if kind != "device":
-        assert sorted(p.name for p in tmp_path.iterdir()) == sorted({target.name, "real.mps"} & {
-            p.name for p in tmp_path.iterdir()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({target.name, "real.mps"} & {
+        p.name for p in tmp_path.iterdir()})

@@ -51,6 +51,7 @@ class Results:
     colours: dict[str, str] = field(default_factory=dict)
     case: str | None = None         # scenario results: the case the per-plan charts draw
     case_finance: Any | None = None  # scenario results: finance.csv, every case's rows
+    shown_name: str | None = None   # the folder's name as the page shows it (else folder.name)
 
     @property
     def name(self) -> str:

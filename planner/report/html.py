@@ -97,7 +97,7 @@ def build_html(r: Results, charts: list[RenderedChart]) -> str:
         f"money in {e(r.money)}, capacity in {e(r.capacity_unit)}, demand in compute units"
         + (f" · solved by {e(str(s['solver']))}" if s.get("solver") else "")
         + (f" · {len(r.cases)} cases" if r.is_scenario else "")
-        + f" · results folder <code>{e(r.folder.name)}</code></p>",
+        + f" · results folder <code>{e(r.shown_name or r.folder.name)}</code></p>",
     ]
     if r.is_scenario:
         body = _scenario_sections(r)
@@ -204,7 +204,8 @@ def _year_table(r: Results) -> str:
     return "\n".join(rows)
 
 
-def write_report(results_dir: Path, fmt: str = "html", case: str | None = None) -> list[Path]:
+def write_report(results_dir: Path, fmt: str = "html", case: str | None = None, locked: bool = True,
+                 shown_as: Path | None = None) -> list[Path]:
     """Write the report into ``results_dir``; return the written paths.
 
     ``fmt="html"``: ``report.html`` (self-contained) and the chart PNGs; ``"png"``: only
@@ -215,10 +216,36 @@ def write_report(results_dir: Path, fmt: str = "html", case: str | None = None) 
     :class:`ReportError` (one line, naming the file) for a missing or malformed file, an
     unknown format, or a folder that cannot be written. ``case``: the case of scenario
     results the per-plan charts draw (default: the most probable, see :func:`load_results`).
+
+    The whole read and write holds the results folder's lock
+    (:class:`planner.results.folder.FolderLock`), so a solve cannot swap other results in
+    half-way; ``locked=False`` for a staging folder whose writer already holds the lock
+    (``planner solve --report``), ``shown_as`` the folder the page then names.
     """
     if fmt not in FORMATS:
         raise ReportError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if not locked:
+        return _write_report(Path(results_dir), fmt, case, shown_as)
+    from ..results.folder import FolderLock, remove_leftovers
+
+    folder = Path(results_dir)
+    lock = FolderLock(folder)
+    try:
+        lock.__enter__()
+    except OSError as err:
+        raise ReportError(f"cannot lock {folder}: {err.strerror or err}") from None
+    try:
+        if folder.is_dir():
+            remove_leftovers(folder)
+        return _write_report(folder, fmt, case, shown_as)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _write_report(results_dir: Path, fmt: str, case: str | None, shown_as: Path | None) -> list[Path]:
     results = load_results(results_dir, case)
+    if shown_as is not None:
+        results.shown_name = Path(shown_as).name
     folder = results.folder
     charts = render_charts(results)
     outputs = [(folder / c.chart.filename, c.png) for c in charts]

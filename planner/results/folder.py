@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -25,7 +26,8 @@ from . import safe_write
 from .files import DUALS_COLUMNS, DUALS_FILE, PLANNER_FILES, SUMMARY_FILE, TABLES
 
 __all__ = [
-    "FolderBusy", "FolderLock", "ResultsError", "ResultsInterrupted", "earlier_results_note", "refusal", "write_results",
+    "FolderBusy", "FolderLock", "ResultsError", "ResultsInterrupted", "earlier_results_note", "refusal",
+    "remove_leftovers", "write_results",
     "write_text_file",
 ]
 
@@ -41,6 +43,8 @@ def refusal(out: Path) -> str | None:
     try:
         if not out.exists():
             parent = _nearest_existing(Path(os.path.abspath(out)).parent)
+            if parent is not None and not parent.is_dir():
+                return f"cannot write results into {out}: {parent} is not a folder"
             if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
                 return f"cannot write results into {parent}: the folder is read-only"
             return None
@@ -63,10 +67,7 @@ def refusal(out: Path) -> str | None:
 
 def _ours(name: str) -> bool:
     """A file the planner writes into a results folder, or one's staging file."""
-    return name in PLANNER_FILES or name.startswith(_STAGING_PREFIXES)
-
-
-_STAGING_PREFIXES = tuple(safe_write.staging_prefix(name) for name in PLANNER_FILES)
+    return name in PLANNER_FILES or (safe_write.is_staging_name(name) and safe_write.staged_name(name) in PLANNER_FILES)
 
 
 def _short_name(name: str) -> str:
@@ -105,7 +106,7 @@ class ResultsInterrupted(KeyboardInterrupt):
         return self.message
 
 
-def write_results(plan, out: Path) -> Path:
+def write_results(plan, out: Path, extra=None) -> Path:
     """Write every file into a temporary folder beside ``out``, then swap it into place.
 
     ``out`` must be acceptable to :func:`refusal`. Whatever happens — a full disk, a
@@ -127,15 +128,21 @@ def write_results(plan, out: Path) -> Path:
         with _interruptible():
             try:
                 out.parent.mkdir(parents=True, exist_ok=True)
-                staging = _new_folder(out.parent, f".{out.name}.tmp-")
             except OSError as err:
                 raise ResultsError(f"cannot write results next to {out}: {err.strerror or err}; {intact}") from None
-            _write_files(plan, staging)
             with FolderLock(out):
                 refused = refusal(out)  # another process may have changed it meanwhile
                 if refused:
                     raise ResultsError(refused)
                 _recover_stale(out)
+                intact = earlier_results_note(out)
+                try:
+                    staging = _new_folder(out.parent, safe_write.staging_folder_prefix(out))
+                except OSError as err:
+                    raise ResultsError(f"cannot write results next to {out}: {err.strerror or err}; {intact}") from None
+                _write_files(plan, staging)
+                if extra is not None:
+                    extra(staging)
                 with _deferred_signals():
                     _swap_into_place(staging, out)
                     swapped = True
@@ -178,10 +185,20 @@ def _write_files(plan, folder: Path) -> None:
     import pandas as pd
 
     for name in TABLES:
-        plan.tables[name].to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        _no_negative_zero(plan.tables[name]).to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
     duals = plan.duals if plan.duals is not None else pd.DataFrame(columns=DUALS_COLUMNS)
-    duals.to_csv(folder / DUALS_FILE, index=False, lineterminator="\n")
+    _no_negative_zero(duals).to_csv(folder / DUALS_FILE, index=False, lineterminator="\n")
     (folder / SUMMARY_FILE).write_text(json.dumps(plan.summary, indent=2) + "\n", encoding="utf-8")
+
+
+def _no_negative_zero(frame):
+    """``frame`` with -0.0 written as 0.0 (adding 0.0 turns -0.0 into 0.0, nothing else)."""
+    floats = frame.select_dtypes("float").columns
+    if len(floats) == 0:
+        return frame
+    frame = frame.copy()
+    frame[floats] = frame[floats] + 0.0
+    return frame
 
 
 def _remove(folder: Path | None) -> None:
@@ -195,7 +212,7 @@ def _swap_into_place(staging: Path, out: Path) -> None:
     if not out.exists():
         os.replace(staging, out)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    retired = Path(tempfile.mkdtemp(prefix=safe_write.retired_prefix(out), dir=out.parent))
     os.rmdir(retired)
     if _exchange(staging, out):
         try:  # staging now holds the earlier results; from here on nothing may fail
@@ -215,12 +232,34 @@ def _swap_into_place(staging: Path, out: Path) -> None:
 def _recover_stale(out: Path) -> None:
     """Earlier results a killed swap left beside ``out`` (``.<name>.old-*``, only ever made
     under the lock): put back when ``out`` is missing, else removed."""
-    prefix = f".{out.name}.old-"
+    prefix = safe_write.retired_prefix(out)
     for stale in sorted(p for p in out.parent.iterdir() if p.name.startswith(prefix) and p.is_dir()):
         if not out.exists():
             os.replace(stale, out)
         else:
             shutil.rmtree(stale, ignore_errors=True)
+    remove_leftovers(out)
+
+
+def remove_leftovers(out: Path) -> None:
+    """Remove what a killed run left: staging folders beside ``out`` and staging files in
+    it (:func:`planner.results.safe_write.is_staging_name`). Call only under ``out``'s
+    :class:`FolderLock`: every staging name is made under it, so none is a live one."""
+    folder_prefix = safe_write.staging_folder_prefix(out)
+    try:
+        beside = [p for p in out.parent.iterdir() if p.name.startswith(folder_prefix) and p.is_dir()
+                  and not p.is_symlink()]
+        inside = [p for p in out.iterdir() if safe_write.is_staging_name(p.name) and p.is_file()] \
+            if out.is_dir() and not out.is_symlink() else []
+    except OSError:
+        return
+    for stale in beside:
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in inside:
+        try:
+            stale.unlink()
+        except OSError:
+            pass
 
 
 _RENAMEAT2: Any = False  # not looked up yet
@@ -272,7 +311,7 @@ class FolderLock:
 
     def __init__(self, folder: Path, wait: bool = True):
         folder = Path(os.path.abspath(folder))
-        self.path = folder.parent / f".{folder.name}.lock"
+        self.path = folder.parent / safe_write.short_name(folder.name, ".lock")
         self.fd: int | None = None
         self.wait = wait
 
@@ -282,7 +321,16 @@ class FolderLock:
         except ImportError:  # pragma: no cover - not POSIX
             return self
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            except OSError as err:
+                if err.errno == errno.ELOOP:
+                    raise OSError(errno.ELOOP, f"the lock file {self.path} is a symbolic link (refused)",
+                                  str(self.path)) from None
+                raise
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(errno.EINVAL, f"the lock file {self.path} is not a regular file (refused)", str(self.path))
             try:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX if self.wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -364,7 +412,10 @@ def write_text_file(target: Path, text: str) -> Path:
     target = Path(os.path.abspath(target))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        safe_write.write_text(target, text, guard=lambda: _locked(target.parent))
+        with FolderLock(target.parent):
+            if target.parent.is_dir():
+                remove_leftovers(target.parent)
+            safe_write.write_text(target, text, guard=_deferred_signals)
     except OSError as err:
         earlier = "the earlier file is intact" if target.exists() else "nothing was written"
         raise ResultsError(f"cannot write {target}: {err.strerror or err}; {earlier}") from None

@@ -44,13 +44,14 @@ class Plan:
             return tables[name]
         raise AttributeError(name)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the results folder (only for an optimal plan); return its path."""
+    def write(self, out_dir: str | Path, extra=None) -> Path:
+        """Write the results folder (only for an optimal plan); return its path.
+        ``extra(staging)`` as in :func:`.folder.write_results` (e.g. the report)."""
         from .folder import ResultsError, write_results
 
         if self.status != "optimal":
             raise ResultsError(f"no results to write: the plan is {self.status}")
-        return write_results(self, Path(out_dir))
+        return write_results(self, Path(out_dir), extra)
 
 
 def _v(expr) -> float:
