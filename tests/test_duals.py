@@ -29,6 +29,7 @@ from planner.results.files import RESULT_FILES
 from planner.results.folder import ResultsError
 
 from .strategies import instances
+from .test_scenarios import scenario_instances
 
 ABS = 1e-7
 
@@ -598,3 +599,39 @@ def test_cli_infeasible_solve_leaves_no_results_folder(tmp_path):
     result = CliRunner().invoke(app, ["solve", str(path), "--out", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 1
     assert not (tmp_path / "out").exists()
+
+
+SHIPPED_INSTANCES = sorted((Path(__file__).resolve().parents[1] / "instances").glob("*.yaml"))
+
+
+def _same_duals(inst, objective: str) -> None:
+    """duals.csv read off the solver's arrays (what ``planner solve`` does) is the table
+    read through the model's constraints, to the last bit and in the same order."""
+    import time
+
+    from planner.model.lp import build_model
+    from planner.solver.duals import dual_table
+    from planner.solver.highs import LinearProgram, run_lp
+
+    model = build_model(inst, objective)
+    lp = LinearProgram(model)
+    if run_lp(lp, None, time.perf_counter())[0] != "optimal":
+        return
+    by_model = dual_table(model, inst, lp.duals(), objective)
+    by_rows = dual_table(model, inst, lp.row_duals(), objective)
+    assert by_rows.equals(by_model)
+    assert by_rows.to_csv(index=False) == by_model.to_csv(index=False)
+
+
+@pytest.mark.parametrize("path", SHIPPED_INSTANCES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("objective", ["cumulative_loss", "peak_cumulative_loss"])
+def test_duals_from_the_solver_arrays_are_the_model_walk(path, objective):
+    _same_duals(planner.load_instance(path), objective)
+
+
+@settings(max_examples=15, **SETTINGS)
+@given(st.one_of(instances(), scenario_instances()), st.sampled_from(["cumulative_loss", "peak_cumulative_loss"]))
+def test_duals_from_the_solver_arrays_on_random_instances(data, objective):
+    from planner.instance.loading import validate_instance
+
+    _same_duals(validate_instance(data), objective)

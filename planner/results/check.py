@@ -30,8 +30,9 @@ def close(a: float, b: float, tol: float = TOLERANCE) -> bool:
     return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
 
 
-def recompute(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, dict]:
-    """Every figure of §3, keyed by table and row key, from the decisions alone."""
+def recompute(inst: Instance, tables: dict[str, pd.DataFrame], with_usage: bool = True) -> dict[str, dict]:
+    """Every figure of §3, keyed by table and row key, from the decisions alone (without
+    the usage table's rows when ``with_usage`` is false: the constraints do not need them)."""
     years = inst.year_list
     t0, last = years[0], years[-1]
     fin = inst.finance
@@ -55,22 +56,21 @@ def recompute(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, dict
     for p, prov in inst.providers.items():
         build = prov.build
         for t in years:
+            # s ≤ t ≤ s + term − 1: the signing years t − term + 1 .. t
             contracted = sum(
-                c[p, k, s] for k, contract in prov.contracts.items() for s in years if s <= t <= s + contract.term - 1
+                c[p, k, s] for k, contract in prov.contracts.items() for s in _years(t0, t - contract.term + 1, t)
             )
             owned = 0.0
             if build is not None:
-                owned = build.initial + sum(
-                    b[p, s] for s in years
-                    if s + build.lead_time <= t and (build.lifetime is None or t < s + build.lead_time + build.lifetime)
-                )
+                # s + lead_time ≤ t (< s + lead_time + lifetime): the starts up to t − lead_time
+                first = t0 if build.lifetime is None else t - build.lead_time - build.lifetime + 1
+                owned = build.initial + sum(b[p, s] for s in _years(t0, first, t - build.lead_time))
             active = prov.existing[t] + contracted + owned
             used = sum(u.get((p, w, t), 0.0) for w in inst.workloads)
             spend = prov.existing_cost[t] + sum(
                 contract.price[s] * c[p, k, s]
                 for k, contract in prov.contracts.items()
-                for s in years
-                if s <= t <= s + contract.term - 1
+                for s in _years(t0, t - contract.term + 1, t)
             ) + sum(contract.upfront[t] * c[p, k, t] for k, contract in prov.contracts.items())
             charge = spend if prov.min_spend is None else max(spend, prov.min_spend[t])
             out["capacity"][t, p] = {
@@ -86,12 +86,15 @@ def recompute(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, dict
                     if n == 0:
                         capex_expense[t] += build.capex[t] * b[p, t]
                     else:
+                        # s + lead_time ≤ t < s + lead_time + n
                         capex_expense[t] += sum(
-                            build.capex[s] * b[p, s] / n for s in years if s + build.lead_time <= t < s + build.lead_time + n
+                            build.capex[s] * b[p, s] / n
+                            for s in _years(t0, t - build.lead_time - n + 1, t - build.lead_time)
                         )
-            for w in inst.workloads:
-                if (p, w, t) in u:
-                    out["usage"][t, p, w] = {"capacity": u[p, w, t], "compute": prov.efficiency[t] * u[p, w, t]}
+            if with_usage:
+                for w in inst.workloads:
+                    if (p, w, t) in u:
+                        out["usage"][t, p, w] = {"capacity": u[p, w, t], "compute": prov.efficiency[t] * u[p, w, t]}
 
     revenue = defaultdict(float)
     for t in years:
@@ -134,6 +137,13 @@ def recompute(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, dict
         ),
     }
     return out
+
+
+def _years(t0: int, first: int, last: int) -> range:
+    """The planning years from ``first`` to ``last`` (none before ``t0``), in order: the
+    years a condition on ``s`` such as ``s ≤ t ≤ s + term − 1`` selects, without testing
+    every year (the same terms in the same order, so the same sums)."""
+    return range(max(t0, first), last + 1)
 
 
 def _compare_table(name, frame, keys, expected, problems):
@@ -399,7 +409,7 @@ def max_violation(inst: Instance, tables: dict[str, pd.DataFrame]) -> tuple[floa
                 worst = (amount, f"case {n}: {label}")
         amount, label = _nonanticipativity_gap(inst, tables)
         return (amount, label) if amount > worst[0] else worst
-    found = residuals(inst, recompute(inst, tables), tables)
+    found = residuals(inst, recompute(inst, tables, with_usage=False), tables)
     worst_residual = max(found, key=lambda r: r.amount, default=None)
     if worst_residual is None or not worst_residual.amount >= NOISE:
         return 0.0, None

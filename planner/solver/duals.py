@@ -96,16 +96,21 @@ def unit_label(inst: Instance, kind: str) -> str:
     return f"{money} per {per}"
 
 
-def relaxation_shift(con, family: str) -> float:
-    """How far the row's bound (as HiGHS sees it) moves when ``con`` is relaxed by one unit."""
+def relaxation_shift(con, family: str, coefficient=None) -> float:
+    """How far the row's bound (as HiGHS sees it) moves when ``con`` is relaxed by one unit.
+    ``coefficient(var)``, when given, is ``var``'s coefficient in the row as compiled for
+    HiGHS (:meth:`planner.solver.highs.RowDuals.coefficient`); else the body is walked."""
     if con.equality:
         # the anchor variable (``cash[t]`` in cash_balance, ``charge[p,t]`` in
         # charge_covers_spend) and the sign of the relaxation relative to it (+1: the
         # anchor's side gets one unit more; −1: one unit less)
         row = FAMILY_TABLE[family]
         var, direction = con.parent_block().component(row.anchor)[con.index()], row.anchor_direction
-        repn = generate_standard_repn(con.body, quadratic=False)
-        coef = sum(c for v, c in zip(repn.linear_vars, repn.linear_coefs) if v is var)
+        if coefficient is not None:
+            coef = coefficient(var)
+        else:
+            repn = generate_standard_repn(con.body, quadratic=False)
+            coef = sum(c for v, c in zip(repn.linear_vars, repn.linear_coefs) if v is var)
         if coef == 0:
             raise ValueError(f"{con.name}: its anchor variable {var.name} is not in the row")
         return direction * coef
@@ -116,11 +121,17 @@ def relaxation_shift(con, family: str) -> float:
     raise ValueError(f"{con.name}: a ranged constraint has no single relaxing direction")
 
 
-def shadow_prices(model, raw: dict) -> dict:
+def shadow_prices(model, raw) -> dict:
     """``{ConstraintData: shadow price}`` from HiGHS's row duals ``raw`` (see module doc),
     for the constraints of :data:`FAMILIES`, in the model's order. Constraints in
     sub-blocks (a case of MODEL.md §5) are included; other constraint components are not.
+
+    ``raw`` is ``{ConstraintData: dual}`` or, read straight off the solver's arrays,
+    :class:`planner.solver.highs.RowDuals` (then rows with a zero dual are left out: their
+    shadow price is 0).
     """
+    if hasattr(raw, "dual"):
+        return _shadow_prices_of_rows(raw)
     out = {}
     for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
         family = con.parent_component().local_name
@@ -128,6 +139,25 @@ def shadow_prices(model, raw: dict) -> dict:
         if family not in FAMILIES or y is None:
             continue
         out[con] = -float(y) * relaxation_shift(con, family)
+    return out
+
+
+def _shadow_prices_of_rows(raw) -> dict:
+    """:func:`shadow_prices` from :class:`planner.solver.highs.RowDuals`: the rows in the
+    solver's order (the model's), only those with a non-zero dual."""
+    out = {}
+    family_of: dict[int, str | None] = {}
+    rows, dual = raw.rows, raw.dual
+    for i in map(int, dual.nonzero()[0]):
+        con = rows[i]
+        component = con.parent_component()
+        family = family_of.get(id(component), "")
+        if family == "":
+            family = family_of[id(component)] = component.local_name if component.local_name in FAMILIES else None
+        if family is None:
+            continue
+        shift = relaxation_shift(con, family, lambda var: raw.coefficient(i, var))
+        out[con] = -float(dual[i]) * shift
     return out
 
 
@@ -166,8 +196,9 @@ def meaning(family: str, row: dict, inst: Instance, objective: str, price: float
     return f"{_subject(family, row, inst)} {verb} {objective_phrase(inst, objective)} by {amount(price)} {inst.units.money}"
 
 
-def dual_table(model, inst: Instance, raw: dict, objective: str) -> pd.DataFrame:
-    """One row per constraint with a non-zero shadow price, in the model's family order."""
+def dual_table(model, inst: Instance, raw, objective: str) -> pd.DataFrame:
+    """One row per constraint with a non-zero shadow price, in the model's family order
+    (``raw`` as in :func:`shadow_prices`)."""
     prices = shadow_prices(model, raw)
     values = unit_values(inst)
     rows = []

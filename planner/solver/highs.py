@@ -37,6 +37,7 @@ method and crossover before anything is reported (``tests/test_limits.py``).
 from __future__ import annotations
 
 import time
+from array import array
 from dataclasses import dataclass
 
 import highspy
@@ -188,7 +189,7 @@ class LinearProgram:
         row_lower, row_upper, starts, index, value = rows
         self.arrays = LPArrays(
             cost_vector(cost, n), offset, lower, upper, row_lower, row_upper,
-            np.asarray(starts + [len(index)], dtype=np.int32), np.asarray(index, dtype=np.int32),
+            np.append(np.asarray(starts, dtype=np.int32), np.int32(len(index))), np.asarray(index, dtype=np.int32),
             np.asarray(value, dtype=np.float64),
         )
         status = self.pass_model(self.arrays)
@@ -223,7 +224,9 @@ class LinearProgram:
     def _compile_rows(self, constraints: list):
         """The rows of ``constraints`` as arrays: bounds and the row-wise matrix."""
         walk, column = self._visitor.walk_expression, self._recorder.index
-        row_lower, row_upper, starts, index, value = [], [], [], [], []
+        row_lower, row_upper = array("d"), array("d")
+        # machine numbers, not Python objects: a million non-zeros take 12 MB, not 70
+        starts, index, value = array("q"), array("q"), array("d")
         for con in constraints:
             lower, upper, columns, coefficients = compile_row(con, walk, column)
             starts.append(len(index))
@@ -333,6 +336,32 @@ class LinearProgram:
         ``planner.solver.duals`` for their sign)."""
         return dict(zip(self.rows, self.highs.getSolution().row_dual))
 
+    def row_duals(self) -> "RowDuals":
+        """The row duals of the last optimal solve, by row, with what
+        :func:`planner.solver.duals.dual_table` needs to read them without walking the
+        model again: the rows' constraints and each row's coefficients as compiled."""
+        return RowDuals(list(self.rows), np.asarray(self.highs.getSolution().row_dual, dtype=np.float64),
+                        self.arrays, self._recorder.index)
+
+
+@dataclass
+class RowDuals:
+    """Row duals of a solve (``dual[i]`` of the constraint ``rows[i]``) and the compiled
+    rows they belong to (:class:`LPArrays`, columns by ``id(VarData)`` in ``column``)."""
+
+    rows: list
+    dual: np.ndarray
+    arrays: LPArrays
+    column: dict
+
+    def coefficient(self, i: int, var) -> float:
+        """The coefficient of ``var`` in row ``i`` as HiGHS has it (0 when absent)."""
+        j = self.column.get(id(var))
+        a = self.arrays
+        start, end = int(a.starts[i]), int(a.starts[i + 1])
+        hits = np.flatnonzero(a.index[start:end] == j) if j is not None else ()
+        return float(a.value[start + hits[0]]) if len(hits) else 0.0
+
 
 def compile_row(con, walk, column: dict) -> tuple[float, float, list[int], list[float]]:
     """One constraint as a row ``lower ≤ Σ coefficient·column ≤ upper``: its bounds (the
@@ -389,7 +418,7 @@ def solve(
         lp = LinearProgram(model)
         clock.lap("handoff")
         status, value = run_lp(lp, time_limit, started)
-        raw_duals = lp.duals() if status == "optimal" else {}  # the first stage's (the objective the user chose)
+        raw_duals = lp.row_duals() if status == "optimal" else None  # the first stage's (the objective the user chose)
         if status == "optimal" and needs_second_stage(inst, objective):
             status = _second_stage(lp, model, inst, value, time_limit, started)
         seconds = time.perf_counter() - started
