@@ -86,7 +86,7 @@ def test_full_disk_keeps_the_earlier_results(setup, monkeypatch, call):
     first, second, out = setup
     before = snapshot(out)
     enospc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_on_call(call, enospc, pd.DataFrame.to_csv))
+    monkeypatch.setattr(results, "write_csv", fail_on_call(call, enospc, results.write_csv))
 
     result = run("solve", second, "--out", out, "-q")
 
@@ -188,7 +188,7 @@ def test_read_only_folder_is_refused_by_refusal(setup, monkeypatch):
 def test_ctrl_c_while_writing_keeps_the_earlier_results(setup, monkeypatch):
     first, second, out = setup
     before = snapshot(out)
-    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_on_call(2, KeyboardInterrupt(), pd.DataFrame.to_csv))
+    monkeypatch.setattr(results, "write_csv", fail_on_call(2, KeyboardInterrupt(), results.write_csv))
 
     result = run("solve", second, "--out", out, "-q")
 
@@ -203,7 +203,7 @@ def test_ctrl_c_through_the_api_is_still_a_keyboard_interrupt(setup, monkeypatch
     first, second, out = setup
     before = snapshot(out)
     plan = planner.solve(second)
-    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_on_call(4, KeyboardInterrupt(), pd.DataFrame.to_csv))
+    monkeypatch.setattr(results, "write_csv", fail_on_call(4, KeyboardInterrupt(), results.write_csv))
     with pytest.raises(KeyboardInterrupt) as caught:
         plan.write(out)
     assert "intact" in str(caught.value)
@@ -251,7 +251,7 @@ def test_sigterm_while_writing_keeps_the_earlier_results(setup, monkeypatch):
     if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
         pytest.skip("SIGTERM has a handler in this process")
     before = snapshot(out)
-    original = pd.DataFrame.to_csv
+    original = results.write_csv
     calls = {"n": 0}
 
     def to_csv(self, path=None, *args, **kwargs):
@@ -262,7 +262,7 @@ def test_sigterm_while_writing_keeps_the_earlier_results(setup, monkeypatch):
             signal.raise_signal(signal.SIGTERM)
         return original(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+    monkeypatch.setattr(results, "write_csv", to_csv)
     result = run("solve", second, "--out", out, "-q")
     assert result.exit_code == 128 + signal.SIGTERM
     assert result.stderr.strip() == f"interrupted while writing results: the earlier results in {out} are intact"
@@ -306,7 +306,7 @@ def test_a_signal_during_the_swap_waits_for_it(setup, monkeypatch):
 def test_no_earlier_results_and_interrupted(tmp_path, setup, monkeypatch):
     first, second, _ = setup
     out = tmp_path / "new"
-    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_on_call(1, KeyboardInterrupt(), pd.DataFrame.to_csv))
+    monkeypatch.setattr(results, "write_csv", fail_on_call(1, KeyboardInterrupt(), results.write_csv))
     result = run("solve", first, "--out", out, "-q")
     assert result.exit_code == 130
     assert "no results were written" in result.stderr
@@ -447,3 +447,63 @@ def test_value_json_write_failure_keeps_the_earlier_file(tmp_path, monkeypatch):
     assert target.read_text() == '{"evpi": 1}\n'
     assert sorted(p.name for p in target.parent.iterdir()) == ["value.json"]
     assert leftovers(tmp_path) == []
+
+
+# --- the CSV writer writes what pandas wrote, character for character ------------------
+
+
+def _pandas_text(frame) -> str:
+    """What the results folder held before its own writer: pandas' ``to_csv``."""
+    return results._no_negative_zero(frame).to_csv(index=False, lineterminator="\n")
+
+
+def _assert_same_text(frame) -> None:
+    ours, theirs = results.csv_text(frame), _pandas_text(frame)
+    assert ours.splitlines() == theirs.splitlines()  # line by line first: a readable failure
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "instances").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_csv_files_are_pandas_text_on_the_shipped_instances(path):
+    plan = planner.solve(planner.load_instance(path))
+    for frame in [*plan.tables.values(), plan.duals]:
+        _assert_same_text(frame)
+
+
+def test_csv_files_are_pandas_text_on_a_generated_instance_with_cases():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from scale import generate
+    finally:
+        sys.path.pop(0)
+    plan = planner.solve(generate(providers=6, contracts=3, workloads=4, years=6, cases=3))
+    assert plan.status == "optimal"
+    for frame in [*plan.tables.values(), plan.duals]:
+        _assert_same_text(frame)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_EDGE_FLOATS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from([0.0, -0.0, 1.0, 1e16, 1e-5, 5e-324, 2.5380000000000003, 123456789012345680.0, 0.1 + 0.2]),
+)
+_TEXTS = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list('ab ,"\n\r;\'é1.')), max_size=6))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 6).flatmap(lambda n: st.tuples(
+    st.lists(_EDGE_FLOATS, min_size=n, max_size=n), st.lists(_TEXTS, min_size=n, max_size=n),
+    st.lists(st.one_of(st.none(), st.integers(-3, 2030)), min_size=n, max_size=n),
+    st.lists(st.integers(-10**12, 10**12), min_size=n, max_size=n),
+    st.lists(st.one_of(st.none(), _EDGE_FLOATS), min_size=n, max_size=n))))
+def test_csv_text_is_pandas_text_on_any_table(columns):
+    floats, texts, years, counts, mixed = columns
+    frame = pd.DataFrame({"value": pd.Series(floats, dtype="float64"), "name, quoted": pd.Series(texts, dtype=object),
+                          "year": pd.Series(years, dtype="Int64"), "count": pd.Series(counts, dtype="int64"),
+                          "upfront": pd.Series(mixed, dtype=object)})
+    _assert_same_text(frame)
+    _assert_same_text(frame[[]])
+    _assert_same_text(frame[["name, quoted"]])
+    _assert_same_text(frame.iloc[0:0])

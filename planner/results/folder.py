@@ -185,10 +185,78 @@ def _write_files(plan, folder: Path) -> None:
     import pandas as pd
 
     for name in TABLES:
-        _no_negative_zero(plan.tables[name]).to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        write_csv(plan.tables[name], folder / f"{name}.csv")
     duals = plan.duals if plan.duals is not None else pd.DataFrame(columns=DUALS_COLUMNS)
-    _no_negative_zero(duals).to_csv(folder / DUALS_FILE, index=False, lineterminator="\n")
+    write_csv(duals, folder / DUALS_FILE)
     (folder / SUMMARY_FILE).write_text(json.dumps(plan.summary, indent=2) + "\n", encoding="utf-8")
+
+
+def write_csv(frame, path: Path) -> None:
+    """Write one table of a results folder (:func:`csv_text`)."""
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        file.write(csv_text(frame))
+
+
+def csv_text(frame) -> str:
+    """``frame`` as ``frame.to_csv(index=False, lineterminator="\\n")`` writes it after
+    :func:`_no_negative_zero`, character for character (``tests/test_output_safety.py``
+    compares them), about twice as fast on a large table and without copying it.
+
+    What pandas writes, column by column: a float64 column's numbers as numpy's ``str``,
+    which is Python's ``repr`` (the shortest text that reads back to the same bits), -0.0
+    as 0.0 and NaN blank; an integer column's as ``str``; any other column's values as
+    ``str``, missing ones (None, NaN, pandas' NA) blank; a field holding a comma, a
+    quote or a line break quoted as the csv module does (``QUOTE_MINIMAL``).
+    pyarrow's CSV writer is not used: it writes 0.0 as ``0`` and quotes every text field.
+    """
+    if len(frame.columns) < 2 or any(dtype.kind == "f" and dtype != "float64" for dtype in frame.dtypes):
+        # float32 and the like, and a lone column (the csv module quotes a lone empty
+        # field): pandas' own writer
+        return _no_negative_zero(frame).to_csv(index=False, lineterminator="\n")
+    header = ",".join(_csv_field(str(name)) for name in frame.columns)
+    columns = [_csv_column(frame[name]) for name in frame.columns]
+    lines = [header, *map(",".join, zip(*columns))]
+    return "\n".join(lines) + "\n"
+
+
+def _quoted_by_csv(ch: str) -> bool:
+    """Whether pandas' writer (the csv module, ``lineterminator="\\n"``) quotes a field
+    holding ``ch`` (for ``\\r`` it depends on Python's version)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([f"a{ch}b", "c"])
+    return buffer.getvalue().startswith('"')
+
+
+_CSV_SPECIAL = tuple(ch for ch in (",", '"', "\n", "\r") if _quoted_by_csv(ch))
+
+
+def _csv_field(text: str) -> str:
+    if any(ch in text for ch in _CSV_SPECIAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_column(column) -> list[str]:
+    import numpy as np
+    import pandas as pd
+
+    plain = isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiub"
+    if plain and column.dtype.kind == "f":  # float64 (csv_text leaves other floats to pandas)
+        values = column.to_numpy(dtype=np.float64) + 0.0  # -0.0 is written 0.0
+        text = list(map(repr, values.tolist()))
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            text[i] = ""
+        return text
+    if plain:
+        return list(map(str, column.tolist()))
+    values = column.tolist()
+    if all(value.__class__ is str for value in values):
+        return values if not any(ch in "".join(values) for ch in _CSV_SPECIAL) else list(map(_csv_field, values))
+    return ["" if value is None or value is pd.NA or (isinstance(value, float) and value != value)
+            else _csv_field(str(value)) for value in values]
 
 
 def _no_negative_zero(frame):
