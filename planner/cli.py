@@ -589,6 +589,56 @@ def export(
                f"{written['columns']:,} columns, {written['rows']:,} rows, {written['nonzeros']:,} non-zeros")
 
 
+@app.command("app")
+def app_command(
+    instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON), without scenarios.", show_default=False)],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")] = 8050,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; the default is this machine only.")] = "127.0.0.1",
+    vary: Annotated[
+        Optional[list[str]],
+        typer.Option("--vary", help="A control instead of the defaults: PATH (a scaling x0..x2) or PATH=SPEC as in "
+                     "sweep (x0.5:1.5:11 scalings, +0y,+1y,+2y shifts, 1:10:10 values; first and last are the "
+                     "range). Repeat for more.", show_default=False),
+    ] = None,
+) -> None:
+    """Start the what-if explorer of INSTANCE in the browser and print its address.
+
+    Controls scale each workload's demand and revenue, each provider's capacity and
+    prices, funding and other costs, and shift each provider's capacity series by whole
+    years; the plan is solved again on every change and shown beside the base plan.
+    Ctrl-C stops the app. See docs/app.md.
+    """
+    from .instance.errors import InstanceError
+    from .sweep.run import SweepError
+
+    try:
+        from .app.serve import address, is_loopback, make_server
+    except ImportError as err:
+        _err(f"error: planner app needs Dash ({err}); install with: pip install -e .")
+        raise typer.Exit(INVALID) from None
+    try:
+        server, _ = make_server(instance, vary or (), host, port)
+    except InstanceError as err:
+        _report_invalid(err)
+        raise typer.Exit(INVALID) from None
+    except SweepError as err:
+        _err(f"error: {err}")
+        raise typer.Exit(INVALID) from None
+    except OSError as err:
+        _err(f"error: cannot listen on {host}:{port}: {err.strerror or err}")
+        raise typer.Exit(INVALID) from None
+    if not is_loopback(host):
+        _err(f"warning: listening on {host}: anyone who can reach this address can use the app")
+    typer.echo(f"planner app: {address(server)} (Ctrl-C stops it)", )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        _err("stopped")
+        raise typer.Exit(130) from None
+    finally:
+        server.server_close()
+
+
 def main() -> None:
     """Console entry point: run the app; never show a traceback for a failure."""
     try:

@@ -235,3 +235,19 @@ def _case_rows(frame, case: str):
 def ordered(column) -> list[str]:
     """The distinct names of a column, in order of appearance."""
     return list(dict.fromkeys(str(v) for v in column if str(v)))
+
+
+def plan_results(plan, name: str | None = None) -> Results:
+    """A plain (no scenarios) optimal :class:`planner.results.tables.Plan` as the
+    :class:`Results` the findings read, without writing the folder (``planner app``
+    shows the findings of every variant; the tables are those write_results writes)."""
+    inst = plan.instance
+    summary = dict(plan.summary)
+    providers, workloads = list(inst.providers), list(inst.workloads)
+    results = Results(
+        folder=Path(name or inst.name), summary=summary, tables=dict(plan.tables), duals=plan.duals,
+        years=list(inst.year_list), money=str(inst.units.money), capacity_unit=str(inst.units.capacity),
+        providers=providers, workloads=workloads,
+    )
+    results.colours = {p: PROVIDER_COLOURS[i % len(PROVIDER_COLOURS)] for i, p in enumerate(providers)}
+    return results
