@@ -101,9 +101,11 @@ def controls_from_vary(inst: Instance, texts: Sequence[str]) -> list[Control]:
         base = {SCALE: 1.0, SHIFT: 0}.get(spec.kind)
         if base is None:
             current = field_value(inst, spec.path)
-            if not isinstance(current, (int, float)):
-                raise SweepError(f"--vary {text}: {spec.path} is a series; vary it by scalings (x0.5:1.5:11) or shifts")
-            base = float(current)
+            numbers = set(current.values()) if isinstance(current, dict) else {current}
+            if len(numbers) != 1 or not isinstance(next(iter(numbers)), (int, float)):
+                raise SweepError(f"--vary {text}: {spec.path} changes from year to year; vary it by scalings "
+                                 "(x0.5:1.5:11) or shifts (+0y,+1y)")
+            base = float(numbers.pop())
         low, high = min(low, base), max(high, base)
         controls.append(Control(spec.path, spec.kind, low, high, step, base))
     return controls
