@@ -428,17 +428,15 @@ def format_plan(plan) -> str:
     capacity = plan.tables["capacity"].pivot(index="year", columns="provider", values="active")
     finance = plan.tables["finance"].set_index("year")
     providers = list(inst.providers)
-    width = max(9, *(len(p) + 1 for p in providers))
+    years = inst.year_list
+    width = max(9, *(len(p) + 1 for p in providers))  # the providers' columns alike
+    columns = {p: (width, [f"{capacity.loc[year, p]:.3f}" for year in years]) for p in providers}
+    columns |= {c: (11, [f"{finance.loc[year, c]:.3f}" for year in years]) for c in ("revenue", "loss", "cash")}
     lines = [
         f"{inst.name}: optimal plan, {plan.objective} = {plan.objective_value:,.4f} {money}",
         f"active capacity in {cap}; revenue, loss and cash in {money}",
-        "year " + "".join(f"{p:>{width}}" for p in providers) + f"{'revenue':>11}{'loss':>11}{'cash':>11}",
+        *_aligned(["year"] + list(columns), [[str(year)] for year in years], columns, first=5),
     ]
-    for year in inst.year_list:
-        row = f"{year:<5}" + "".join(f"{capacity.loc[year, p]:>{width}.3f}" for p in providers)
-        fin = finance.loc[year]
-        row += f"{fin['revenue']:>11.3f}{fin['loss']:>11.3f}{fin['cash']:>11.3f}"
-        lines.append(row)
     s = plan.summary
     lines.append(
         f"cumulative loss {s['cumulative_loss']:,.3f}, peak {s['peak_cumulative_loss']:,.3f}, "
@@ -453,6 +451,19 @@ def format_plan(plan) -> str:
     return "\n".join(lines)
 
 
+def _aligned(header: list[str], first_cells: list[list[str]], columns: dict, first: int) -> list[str]:
+    """A table's lines: the first column left-aligned in ``first`` characters, then each
+    of ``columns`` (header -> (least width, its cells)) right-aligned, as wide as its
+    widest cell plus one, so that columns never run together (prices of 1e12 give
+    17-character figures)."""
+    first = max(first, *(len(row[0]) + 1 for row in [header[:1], *first_cells]))
+    widths = {name: max(least, len(name) + 1, *(len(cell) + 1 for cell in cells)) for name, (least, cells) in columns.items()}
+    lines = [f"{header[0]:<{first}}" + "".join(f"{name:>{widths[name]}}" for name in columns)]
+    for i, row in enumerate(first_cells):
+        lines.append(f"{row[0]:<{first}}" + "".join(f"{cells[i]:>{widths[name]}}" for name, (_, cells) in columns.items()))
+    return lines
+
+
 def format_scenario_plan(plan) -> str:
     """For a scenario instance: one line per case, then the committed plan."""
     inst, s = plan.instance, plan.summary
@@ -463,11 +474,12 @@ def format_scenario_plan(plan) -> str:
         f"{inst.name}: optimal plan, {plan.objective} = {plan.objective_value:,.4f} {money} "
         f"({1 - risk.weight:.0%} expected value, {risk.weight:.0%} CVaR at alpha {risk.alpha:g})",
         f"expected objective {s['expected_objective']:,.3f}, CVaR {s['cvar']:,.3f} {money}",
-        f"{'case':<16}{'probability':>12}{'objective':>12}{'cum. loss':>12}{'peak':>12}",
     ]
-    for name, case in s["cases"].items():
-        lines.append(f"{name:<16}{case['probability']:>12.3f}{case['objective_value']:>12.3f}"
-                     f"{case['cumulative_loss']:>12.3f}{case['peak_cumulative_loss']:>12.3f}")
+    cases = s["cases"].values()
+    columns = {label: (12, [f"{case[key]:.3f}" for case in cases]) for label, key in (
+        ("probability", "probability"), ("objective", "objective_value"), ("cum. loss", "cumulative_loss"),
+        ("peak", "peak_cumulative_loss"))}
+    lines += _aligned(["case"] + list(columns), [[name] for name in s["cases"]], columns, first=16)
     if inst.commit_years == 0:
         lines.append("Nothing is committed (commit_years: 0): every case has its own plan.")
     else:

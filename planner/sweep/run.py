@@ -723,8 +723,14 @@ def header(design: Design, providers: Sequence[str]) -> list[str]:
 
 def _csv_row(variant: Variant, outcome: dict, providers) -> list:
     shares = outcome.get("shares") or {}
-    return [variant.index, variant.id, *variant.values, outcome["status"],
-            *(outcome.get(k) for k in OUTPUTS), *(shares.get(p) for p in providers), outcome.get("message", "")]
+    return [_no_negative_zero(v) for v in (
+        variant.index, variant.id, *variant.values, outcome["status"],
+        *(outcome.get(k) for k in OUTPUTS), *(shares.get(p) for p in providers), outcome.get("message", ""))]
+
+
+def _no_negative_zero(value):
+    """-0.0 written as 0.0, as in the results tables (adding 0.0 changes nothing else)."""
+    return value + 0.0 if isinstance(value, float) else value
 
 
 def load_data(path: Path) -> tuple[dict, Instance]:
@@ -1290,7 +1296,7 @@ def _write_sensitivity(path: Path, table: list[dict]) -> None:
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=SENSITIVITY_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(table)
+    writer.writerows({key: _no_negative_zero(value) for key, value in row.items()} for row in table)
     safe_write.write_text(path, text.getvalue())
 
 
