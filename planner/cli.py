@@ -642,9 +642,17 @@ def main() -> None:
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _note_interrupt)
+        # Pyomo logs "Constructing component ... failed: KeyboardInterrupt" before passing
+        # the interrupt on: after a Ctrl-C the one line is ours
+        import logging
+
+        logging.getLogger("pyomo.core").addFilter(lambda record: not _INTERRUPTS)
     try:
         app(standalone_mode=True)
     except SystemExit as exit_:
+        # the command is over: a Ctrl-C from now on (Python's shutdown restores the
+        # default action, which would kill the process silently) changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if _typer_caught_an_interrupt(exit_):
             _err("interrupted; nothing was written")
         # The process ends now: spare it a last garbage collection over the solved
@@ -652,6 +660,7 @@ def main() -> None:
         gc.freeze()
         raise
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while saying so
         _err("interrupted; no results were written")
         sys.exit(130)
     except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks

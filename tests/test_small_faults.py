@@ -266,6 +266,19 @@ def test_an_interrupt_a_library_turns_into_another_error_is_still_an_interrupt(t
     assert_one_interrupt_line(child(code, tmp_path))
 
 
+def test_pyomos_log_of_a_component_cut_off_by_ctrl_c_is_not_shown(tmp_path):
+    code = ("import logging, signal, sys\nimport pyomo.environ\nimport planner.solver.diagnosis as m\n"
+            "def building(*a, **k):\n    try:\n        signal.raise_signal(signal.SIGINT)\n"
+            "    except KeyboardInterrupt as err:\n"
+            "        logging.getLogger('pyomo.core').error('Constructing component %s failed: %s', 'x', repr(err))\n"
+            "        raise\n"
+            "m.diagnose = building\n"
+            f"from planner.cli import main\nsys.argv = ['planner', 'diagnose', {str(INSTANCES / 'toy.yaml')!r}]\nmain()\n")
+    done = child(code, tmp_path)
+    assert_one_interrupt_line(done)
+    assert (done.stdout + done.stderr).strip() == "interrupted; nothing was written", (done.stdout, done.stderr)
+
+
 def test_an_error_without_an_interrupt_is_still_an_internal_error(tmp_path):
     code = ("import sys\nimport planner.solver.diagnosis as m\n"
             "def broken(*a, **k):\n    raise ImportError('initialization failed')\nm.diagnose = broken\n"

@@ -623,11 +623,14 @@ def _terminate_as_interrupt():
 
     def interrupt(signum, frame):
         _INTERRUPTS.append(signum)
+        if callable(previous_interrupt):  # Python's own handler, or the CLI's (which remembers it too)
+            previous_interrupt(signum, frame)
         raise KeyboardInterrupt
 
     _INTERRUPTS.clear()
     replaced = {}
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+    previous_interrupt = signal.getsignal(signal.SIGINT)
+    if previous_interrupt is not signal.SIG_IGN:
         replaced[signal.SIGINT] = signal.signal(signal.SIGINT, interrupt)
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
