@@ -132,7 +132,7 @@ def test_a_failed_solve_is_a_message_and_the_next_one_works(explorer, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("HiGHS fell over")
 
-    monkeypatch.setattr(explorer._program, "plan", broken)
+    monkeypatch.setattr(explorer.program, "plan", broken)
     view = explorer.view({**explorer.base_values(), "finance.funding[scale]": 0.9})
     assert view.status == "error" and "HiGHS fell over" in view.message and "keeps running" in view.message
     monkeypatch.undo()

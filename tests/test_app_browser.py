@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from planner.report.style import num
 from tests.browser import browser_page, figure, missing, running_app, set_control
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,11 @@ def test_moving_a_control_gives_the_plan_of_the_variant_file(page, tmp_path):
     summary = _solve_cli(path, tmp_path / "solved")
     for key in FIGURES:
         assert shown[key] == pytest.approx(summary[key], rel=1e-9, abs=1e-9), key
+    last = summary["years"][1]  # [first, last] planning year
+    cell = page.locator(f"#year-{last}-cumulative_loss")  # the per-year table is drawn, with the variant's figures
+    assert cell.is_visible()
+    assert float(cell.get_attribute("title")) == pytest.approx(summary["cumulative_loss"], rel=1e-9)
+    assert cell.text_content().startswith(num(summary["cumulative_loss"]))
     page.wait_for_selector("#capacity-chart .main-svg")  # the Plotly charts are drawn
     if os.environ.get("PLANNER_APP_SCREENSHOT"):
         page.screenshot(path=os.environ["PLANNER_APP_SCREENSHOT"], full_page=True)

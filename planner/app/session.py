@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..instance.errors import InstanceError
-from ..instance.loading import validate_instance
+from ..instance.loading import load_document, validate_instance
 from ..instance.schema import Instance
-from ..sweep.run import apply_changes, load_data
+from ..sweep.run import apply_changes
 from .controls import Control, ControlError, changes, controls_from_vary, default_controls
 from .variant_file import variant_yaml
 
@@ -50,15 +50,15 @@ class Explorer:
 
     def __init__(self, path: Path, vary: Sequence[str] = ()):
         self.path = Path(path)
-        self.data, self.instance = load_data(self.path)
-        self.text = self.path.read_bytes().decode("utf-8-sig")
+        document = load_document(self.path)
+        self.data, self.instance, self.text = dict(document.data), document.instance, document.text
         if self.instance.scenarios is not None:
             raise InstanceError([("scenarios", "planner app explores an instance without scenarios; "
                                   "remove the scenarios block or pick one case's numbers")], source=str(self.path))
         self.controls: list[Control] = (controls_from_vary(self.instance, vary) if vary
                                         else default_controls(self.instance))
         self.lock = threading.Lock()
-        self._program = self._build_program()
+        self.program = self._build_program()
         self.base = self.view(self.base_values())
 
     def _build_program(self):
@@ -112,9 +112,9 @@ class Explorer:
         from ..solver.parametric import NotParametric
 
         plan = None
-        if self._program is not None:
+        if self.program is not None:
             try:
-                plan = self._program.plan(inst, TIME_LIMIT)
+                plan = self.program.plan(inst, TIME_LIMIT)
             except NotParametric:
                 plan = None
         if plan is None:

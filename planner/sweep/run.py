@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ..instance.errors import InstanceError
-from ..instance.loading import parse_text, validate_instance
+from ..instance.loading import validate_instance
 from ..instance.paths import field_value, set_along, settable_target
 from ..instance.schema import Instance
 from ..results import safe_write
@@ -737,15 +737,11 @@ def _no_negative_zero(value):
 
 
 def load_data(path: Path) -> tuple[dict, Instance]:
-    """Parse the instance file once; return its raw data (with ``name``) and the Instance."""
-    from ..instance.loading import load_instance
+    """Read the instance file once; return its raw data (with ``name``) and the Instance."""
+    from ..instance.loading import load_document
 
-    inst = load_instance(path)  # raises InstanceError naming the file and fields
-    text = Path(path).read_bytes().decode("utf-8-sig")
-    data = parse_text(text, "json" if Path(path).suffix.lower() == ".json" else "yaml")
-    data = dict(data)
-    data["name"] = inst.name
-    return data, inst
+    document = load_document(path)  # raises InstanceError naming the file and fields
+    return dict(document.data), document.instance
 
 
 #: The largest --seed (NumPy's and SciPy's generators take any seed in 0 .. 2**63 - 1).
