@@ -7,16 +7,33 @@ limit · 4 internal error (a bug: please report it).
 
 from __future__ import annotations
 
-import gc
-import json
-import math
 import os
 import sys
-from enum import Enum
-from pathlib import Path
-from typing import Annotated, Optional
 
-import typer
+_PREVIOUS_EXCEPTHOOK = sys.excepthook
+
+
+def _interrupted_while_starting(kind, value, traceback):
+    """Ctrl-C while this module is imported (typer alone takes ~50 ms): one line and
+    exit 130, no traceback. Installed only while the module is imported (its last line
+    puts the previous hook back), so that a program importing it keeps its own hook."""
+    if not issubclass(kind, KeyboardInterrupt):
+        return _PREVIOUS_EXCEPTHOOK(kind, value, traceback)
+    sys.stderr.write("interrupted; nothing was written\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+sys.excepthook = _interrupted_while_starting
+
+import gc  # noqa: E402 - after the hook above, which covers every import below
+import json  # noqa: E402
+import math  # noqa: E402
+from enum import Enum  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Optional  # noqa: E402
+
+import typer  # noqa: E402
 
 # planner.instance (pydantic, YAML), Pyomo, HiGHS and pandas are imported inside the
 # commands that need them, so that `planner --help` starts fast (benchmarks/cli.py).
@@ -411,17 +428,15 @@ def format_plan(plan) -> str:
     capacity = plan.tables["capacity"].pivot(index="year", columns="provider", values="active")
     finance = plan.tables["finance"].set_index("year")
     providers = list(inst.providers)
-    width = max(9, *(len(p) + 1 for p in providers))
+    years = inst.year_list
+    width = max(9, *(len(p) + 1 for p in providers))  # the providers' columns alike
+    columns = {p: (width, [f"{capacity.loc[year, p]:.3f}" for year in years]) for p in providers}
+    columns |= {c: (11, [f"{finance.loc[year, c]:.3f}" for year in years]) for c in ("revenue", "loss", "cash")}
     lines = [
         f"{inst.name}: optimal plan, {plan.objective} = {plan.objective_value:,.4f} {money}",
         f"active capacity in {cap}; revenue, loss and cash in {money}",
-        "year " + "".join(f"{p:>{width}}" for p in providers) + f"{'revenue':>11}{'loss':>11}{'cash':>11}",
+        *_aligned(["year"] + list(columns), [[str(year)] for year in years], columns, first=5),
     ]
-    for year in inst.year_list:
-        row = f"{year:<5}" + "".join(f"{capacity.loc[year, p]:>{width}.3f}" for p in providers)
-        fin = finance.loc[year]
-        row += f"{fin['revenue']:>11.3f}{fin['loss']:>11.3f}{fin['cash']:>11.3f}"
-        lines.append(row)
     s = plan.summary
     lines.append(
         f"cumulative loss {s['cumulative_loss']:,.3f}, peak {s['peak_cumulative_loss']:,.3f}, "
@@ -436,6 +451,19 @@ def format_plan(plan) -> str:
     return "\n".join(lines)
 
 
+def _aligned(header: list[str], first_cells: list[list[str]], columns: dict, first: int) -> list[str]:
+    """A table's lines: the first column left-aligned in ``first`` characters, then each
+    of ``columns`` (header -> (least width, its cells)) right-aligned, as wide as its
+    widest cell plus one, so that columns never run together (prices of 1e12 give
+    17-character figures)."""
+    first = max(first, *(len(row[0]) + 1 for row in [header[:1], *first_cells]))
+    widths = {name: max(least, len(name) + 1, *(len(cell) + 1 for cell in cells)) for name, (least, cells) in columns.items()}
+    lines = [f"{header[0]:<{first}}" + "".join(f"{name:>{widths[name]}}" for name in columns)]
+    for i, row in enumerate(first_cells):
+        lines.append(f"{row[0]:<{first}}" + "".join(f"{cells[i]:>{widths[name]}}" for name, (_, cells) in columns.items()))
+    return lines
+
+
 def format_scenario_plan(plan) -> str:
     """For a scenario instance: one line per case, then the committed plan."""
     inst, s = plan.instance, plan.summary
@@ -446,11 +474,12 @@ def format_scenario_plan(plan) -> str:
         f"{inst.name}: optimal plan, {plan.objective} = {plan.objective_value:,.4f} {money} "
         f"({1 - risk.weight:.0%} expected value, {risk.weight:.0%} CVaR at alpha {risk.alpha:g})",
         f"expected objective {s['expected_objective']:,.3f}, CVaR {s['cvar']:,.3f} {money}",
-        f"{'case':<16}{'probability':>12}{'objective':>12}{'cum. loss':>12}{'peak':>12}",
     ]
-    for name, case in s["cases"].items():
-        lines.append(f"{name:<16}{case['probability']:>12.3f}{case['objective_value']:>12.3f}"
-                     f"{case['cumulative_loss']:>12.3f}{case['peak_cumulative_loss']:>12.3f}")
+    cases = s["cases"].values()
+    columns = {label: (12, [f"{case[key]:.3f}" for case in cases]) for label, key in (
+        ("probability", "probability"), ("objective", "objective_value"), ("cum. loss", "cumulative_loss"),
+        ("peak", "peak_cumulative_loss"))}
+    lines += _aligned(["case"] + list(columns), [[name] for name in s["cases"]], columns, first=16)
     if inst.commit_years == 0:
         lines.append("Nothing is committed (commit_years: 0): every case has its own plan.")
     else:
@@ -589,21 +618,111 @@ def export(
                f"{written['columns']:,} columns, {written['rows']:,} rows, {written['nonzeros']:,} non-zeros")
 
 
+@app.command("app")
+def app_command(
+    instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON), without scenarios.", show_default=False)],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")] = 8050,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; the default is this machine only.")] = "127.0.0.1",
+    vary: Annotated[
+        Optional[list[str]],
+        typer.Option("--vary", help="A control instead of the defaults: PATH (a scaling x0..x2) or PATH=SPEC as in "
+                     "sweep (x0.5:1.5:11 scalings, +0y,+1y,+2y shifts, 1:10:10 values; first and last are the "
+                     "range). Repeat for more.", show_default=False),
+    ] = None,
+) -> None:
+    """Start the what-if explorer of INSTANCE in the browser and print its address.
+
+    Controls scale each workload's demand and revenue, each provider's capacity and
+    prices, funding and other costs, and shift each provider's capacity series by whole
+    years; the plan is solved again on every change and shown beside the base plan.
+    Ctrl-C stops the app. See docs/app.md.
+    """
+    from .instance.errors import InstanceError
+    from .sweep.run import SweepError
+
+    try:
+        from .app.serve import address, is_loopback, make_server
+    except ImportError as err:
+        _err(f"error: planner app needs Dash ({err}); install with: pip install -e .")
+        raise typer.Exit(INVALID) from None
+    try:
+        server, _ = make_server(instance, vary or (), host, port)
+    except InstanceError as err:
+        _report_invalid(err)
+        raise typer.Exit(INVALID) from None
+    except SweepError as err:
+        _err(f"error: {err}")
+        raise typer.Exit(INVALID) from None
+    except OSError as err:
+        _err(f"error: cannot listen on {host}:{port}: {err.strerror or err}")
+        raise typer.Exit(INVALID) from None
+    if not is_loopback(host):
+        _err(f"warning: listening on {host}: anyone who can reach this address can use the app")
+    typer.echo(f"planner app: {address(server)} (Ctrl-C stops it)", )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        _err("stopped")
+        raise typer.Exit(130) from None
+    finally:
+        server.server_close()
+
+
+def _typer_caught_an_interrupt(exit_: SystemExit) -> bool:
+    """Whether typer turned a Ctrl-C outside our commands' own handling (while it parses
+    the options, say) into a silent exit 130: ``Exit(130)`` raised from the interrupt."""
+    return exit_.code == 130 and isinstance(getattr(exit_.__context__, "__cause__", None), KeyboardInterrupt)
+
+
+#: Ctrl-Cs received since main() started (see _note_interrupt).
+_INTERRUPTS: list[int] = []
+
+
+def _note_interrupt(signum, frame):
+    """Ctrl-C as Python's own handler does (KeyboardInterrupt), remembered: a library
+    interrupted in the middle of its work (numpy's import, a Pyomo component) may turn the
+    interrupt into another error, which must still end as an interruption, not a bug."""
+    _INTERRUPTS.append(signum)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console entry point: run the app; never show a traceback for a failure."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _note_interrupt)
+        # Pyomo logs "Constructing component ... failed: KeyboardInterrupt" before passing
+        # the interrupt on: after a Ctrl-C the one line is ours
+        import logging
+
+        logging.getLogger("pyomo.core").addFilter(lambda record: not _INTERRUPTS)
     try:
         app(standalone_mode=True)
-    except SystemExit:
+    except SystemExit as exit_:
+        # the command is over: a Ctrl-C from now on (Python's shutdown restores the
+        # default action, which would kill the process silently) changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if _typer_caught_an_interrupt(exit_):
+            _err("interrupted; nothing was written")
         # The process ends now: spare it a last garbage collection over the solved
         # model's objects (0.5 s at a million non-zeros); the system frees the memory.
         gc.freeze()
         raise
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while saying so
         _err("interrupted; no results were written")
         sys.exit(130)
     except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("PLANNER_DEBUG"):
             raise
+        if _INTERRUPTS:  # the error followed a Ctrl-C: the interrupt is what happened
+            _err("interrupted; nothing was written")
+            sys.exit(130)
         _err(f"internal error (a bug in planner, please report it): {type(err).__name__}: {err}. "
              "Set PLANNER_DEBUG=1 to see the traceback.")
         sys.exit(INTERNAL)
+
+
+if sys.excepthook is _interrupted_while_starting:  # imported: the hook's work is done
+    sys.excepthook = _PREVIOUS_EXCEPTHOOK

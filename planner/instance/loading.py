@@ -11,6 +11,8 @@ pairs, where ``path`` is the dotted path of the field in the file
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import json
 import os
 import re
@@ -646,7 +648,23 @@ def load_instance(source: str | Path | dict) -> Instance:
     """
     if isinstance(source, dict):
         return validate_instance(source)
-    path = Path(source)
+    return load_document(Path(source)).instance
+
+
+@dataclass(frozen=True)
+class Document:
+    """An instance file read once: its text, the parsed data (with ``name``: the given one
+    or the file's stem) and the validated :class:`Instance`."""
+
+    text: str
+    data: dict
+    instance: Instance
+
+
+def load_document(path: Path) -> Document:
+    """Read the instance file at ``path`` once (within the limits of :func:`read_limited`),
+    parse and validate it. Raises :class:`InstanceError` naming the file and fields."""
+    path = Path(path)
     label = str(path)
     try:
         if not path.exists():
@@ -666,10 +684,11 @@ def load_instance(source: str | Path | dict) -> Instance:
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
     try:
         data = parse_text(text, fmt)
-        return validate_instance(data, name=path.stem, source=label)
+        inst = validate_instance(data, name=path.stem, source=label)
     except InstanceError as err:
         err.source = label
         raise InstanceError(err.problems, label) from None
+    return Document(text, {**data, "name": inst.name}, inst)
 
 
 def instance_json_schema() -> dict:

@@ -74,6 +74,13 @@ def _year_range(key: Any) -> tuple[int, int]:
     return first, last
 
 
+def key_years(key: Any) -> tuple[int, int]:
+    """The first and last year a series key covers (``2027`` or ``"2026-2030"``);
+    ValueError for a key that is neither (``planner app`` writes variants into the base
+    file's own keys)."""
+    return _year_range(key)
+
+
 def resolve_series(raw: Any, kind: str, years: list[int] | None) -> Series:
     """Expand a number or a mapping of years/ranges into ``{year: value}`` for ``years``.
 

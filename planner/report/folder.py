@@ -1,8 +1,10 @@
 """Reading a results folder into :class:`Results` for the report.
 
 Tables are read by the one reader, :func:`planner.results.files.read_table` (names kept
-exactly as written), then checked: every column the report needs is there and holds
-numbers where it should; :class:`ReportError` names the file and what is wrong.
+exactly as written; no repeated row, no ``inf``), then checked: every column the report
+needs is there and holds numbers where it should, and summary.json describes these tables
+(:func:`planner.results.files.check_summary`); :class:`ReportError` names the file and
+what is wrong.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..results.files import COLUMNS, DUALS_COLUMNS, DUALS_FILE, NAME_COLUMNS, SUMMARY_FILE, TABLES, read_table
+from ..results.files import (
+    COLUMNS, DUALS_COLUMNS, DUALS_FILE, NAME_COLUMNS, SUMMARY_FILE, TABLES, ResultsFileError, check_summary, read_table,
+)
 from .style import PROVIDER_COLOURS, is_number
 
 #: summary.json's keys the report needs.
@@ -96,6 +100,10 @@ def load_results(results_dir: str | Path, case: str | None = None) -> Results:
     duals = _read_table(duals_path) if duals_path.exists() else None
     all_finance = tables["finance"]
     chosen = _check_cases(folder, summary, tables, case)
+    try:
+        check_summary(folder, summary, all_finance)
+    except ResultsFileError as err:
+        raise ReportError(str(err)) from None
     if chosen is not None:
         tables = {name: _case_rows(frame, chosen) for name, frame in tables.items()}
         duals = None if duals is None else _case_rows(duals, chosen)
@@ -155,10 +163,7 @@ def _read_summary(path: Path) -> dict[str, Any]:
 def _read_table(path: Path, scenario: bool | None = None):
     """Read (:func:`planner.results.files.read_table`) and check a table; ``scenario``:
     whether it must have a ``case`` column (None: either way, as duals.csv)."""
-    frame = _parse(path)
-    if scenario is not None and ("case" in frame.columns) != scenario:
-        raise ReportError(f"{path} lacks the column case (summary.json has 'cases')" if scenario else
-                          f"{path}: scenario results (a 'case' column, MODEL.md §5) but summary.json has no 'cases'")
+    frame = _parse(path, scenario)
     missing = [c for c in _NEEDED[path.name] if c not in frame.columns]
     if missing:
         raise ReportError(f"{path} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
@@ -168,14 +173,16 @@ def _read_table(path: Path, scenario: bool | None = None):
     return frame
 
 
-def _parse(path: Path):
+def _parse(path: Path, scenario: bool | None):
     """The table at ``path`` by the one reader; :class:`ReportError` when it cannot be read."""
     import pandas as pd
 
     if not path.is_file():
         raise ReportError(f"{path} is missing: not a complete results folder")
     try:
-        return read_table(path)
+        return read_table(path, cases=scenario)
+    except ResultsFileError as err:
+        raise ReportError(str(err)) from None
     except pd.errors.EmptyDataError:
         raise ReportError(f"{path} is empty (not even a header)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
@@ -235,3 +242,19 @@ def _case_rows(frame, case: str):
 def ordered(column) -> list[str]:
     """The distinct names of a column, in order of appearance."""
     return list(dict.fromkeys(str(v) for v in column if str(v)))
+
+
+def plan_results(plan, name: str | None = None) -> Results:
+    """A plain (no scenarios) optimal :class:`planner.results.tables.Plan` as the
+    :class:`Results` the findings read, without writing the folder (``planner app``
+    shows the findings of every variant; the tables are those write_results writes)."""
+    inst = plan.instance
+    summary = dict(plan.summary)
+    providers, workloads = list(inst.providers), list(inst.workloads)
+    results = Results(
+        folder=Path(name or inst.name), summary=summary, tables=dict(plan.tables), duals=plan.duals,
+        years=list(inst.year_list), money=str(inst.units.money), capacity_unit=str(inst.units.capacity),
+        providers=providers, workloads=workloads,
+    )
+    results.colours = {p: PROVIDER_COLOURS[i % len(PROVIDER_COLOURS)] for i, p in enumerate(providers)}
+    return results

@@ -15,6 +15,7 @@ the first four into missing values); the other columns are numbers, blank = miss
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,17 @@ DUALS_COLUMNS = [
 #: Columns that hold names or words: read as text, whatever they look like.
 NAME_COLUMNS = ("case", "provider", "workload", "source", "contract", "family", "unit", "meaning")
 
+#: The columns that tell one row of a table from another (scenario tables gain a leading
+#: ``case``): the planner writes each key once, so a repeated key is a damaged file.
+KEYS = {
+    "procurement": ("year", "provider", "source"),
+    "capacity": ("year", "provider"),
+    "usage": ("year", "provider", "workload"),
+    "service": ("year", "workload"),
+    "finance": ("year",),
+    "duals": ("family", "year", "provider", "workload", "contract"),
+}
+
 #: The report: its page and its charts (chart key -> PNG name), in report order.
 REPORT_HTML = "report.html"
 REPORT_CHARTS = {
@@ -73,19 +85,126 @@ SENSITIVITY_COLUMNS = ["output", "rank", "path", "distribution", "first_order", 
                        "first_order_high", "total", "total_low", "total_high"]
 
 
-def read_table(path: str | Path):
+class ResultsFileError(ValueError):
+    """A results file the planner cannot have written; the message is one line naming the
+    file, the line and the column or key."""
+
+
+#: How ``inf`` and ``nan`` may be spelt in a CSV (the planner writes neither).
+_NOT_FINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}
+
+
+def read_table(path: str | Path, cases: bool | None = None):
     """A CSV the planner wrote, as written: :data:`NAME_COLUMNS` as text (a blank is
     ``""``), every other column as numbers (a blank is missing). Raises what pandas
-    raises for a file that is not a CSV table."""
+    raises for a file that is not a CSV table, and :class:`ResultsFileError` for one the
+    planner cannot have written: a number that is not finite (``inf``, ``nan``, ``1e999``)
+    or a row whose key (:data:`KEYS`) repeats an earlier row's. ``cases``: whether the
+    table must have the ``case`` column of scenario results (None: either way)."""
     import pandas as pd
 
+    path = Path(path)
     header = pd.read_csv(path, nrows=0, dtype=str, keep_default_na=False).columns
-    return pd.read_csv(
+    frame = pd.read_csv(
         path,
         dtype={column: str for column in header if column in NAME_COLUMNS},
         keep_default_na=False,
         na_values={column: [""] for column in header if column not in NAME_COLUMNS},
     )
+    if cases is not None and ("case" in frame.columns) != cases:
+        raise ResultsFileError(f"{path} lacks the column case (summary.json has 'cases')" if cases else
+                               f"{path}: scenario results (a 'case' column, MODEL.md §5) but summary.json has no 'cases'")
+    _check_finite(path, frame)
+    _check_keys(path, frame)
+    return frame
+
+
+def _line(position: int) -> int:
+    """The file's line of the frame's ``position``-th row (after the header, 1-based)."""
+    return position + 2
+
+
+def _check_finite(path: Path, frame) -> None:
+    import numpy as np
+    import pandas as pd
+
+    for column in frame.columns:
+        if column in NAME_COLUMNS:
+            continue
+        values = frame[column]
+        numbers = pd.to_numeric(values, errors="coerce")
+        spelt = values.astype(str).str.strip().str.lower().isin(_NOT_FINITE) & values.notna()
+        bad = (np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan)) | spelt.to_numpy())
+        if bad.any():
+            position = int(bad.nonzero()[0][0])
+            raise ResultsFileError(f"{path}: line {_line(position)}, column {column!r}: {str(values.iloc[position])!r} "
+                                   "is not a finite number (the planner writes none)")
+
+
+def _same_key(frame, key: list[str], i: int, j: int) -> bool:
+    """Whether rows ``i`` and ``j`` have the same key (two blanks are the same, as for
+    :meth:`pandas.DataFrame.duplicated`)."""
+    a, b = frame[key].iloc[i], frame[key].iloc[j]
+    return all((x == y) or (x != x and y != y) for x, y in zip(a, b))
+
+
+def _check_keys(path: Path, frame) -> None:
+    key = KEYS.get(path.stem)
+    if key is None or not set(key) <= set(frame.columns):
+        return  # not a results table, or one lacking a key column (its reader says so)
+    key = (("case",) if "case" in frame.columns else ()) + key
+    repeated = frame.duplicated(list(key)).to_numpy()
+    if repeated.any():
+        again = int(repeated.nonzero()[0][0])
+        first = next(i for i in range(again) if _same_key(frame, list(key), i, again))
+        where = ", ".join(f"{k} {frame[k].iloc[again]}" for k in key if str(frame[k].iloc[again]) not in ("", "<NA>", "nan"))
+        raise ResultsFileError(f"{path}: line {_line(again)} repeats the row of line {_line(first)} ({where}); "
+                               "each row appears once in a table the planner wrote")
+
+
+def finance_figures(finance) -> dict[str, float]:
+    """What summary.json records of one plan's (or one case's) finance.csv rows, in year
+    order: the losses' sum, the peak of the cumulative loss and the last year's cash."""
+    return {
+        "cumulative_loss": float(finance["loss"].sum()),
+        "peak_cumulative_loss": float(finance["cumulative_loss"].max()),
+        "final_cash": float(finance["cash"].iloc[-1]),
+    }
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_summary(folder: str | Path, summary: dict[str, Any], finance) -> None:
+    """:class:`ResultsFileError` unless ``summary`` (summary.json) describes ``finance``
+    (finance.csv, its columns already numbers): the same planning years, the same cases,
+    and each plan's (each case's) cumulative loss, peak and final cash recomputed from the
+    rows (:func:`finance_figures`, to 1e-6). The tables do not carry the instance's name,
+    so this is how a summary.json of another instance or run is told apart."""
+    path = Path(folder) / SUMMARY_FILE
+    other = "; it does not describe the tables beside it (a summary.json of another run?)"
+    years = summary.get("years")
+    if isinstance(years, list) and len(years) == 2 and all(_number(y) for y in years):
+        want, have = set(range(int(years[0]), int(years[1]) + 1)), {int(y) for y in finance["year"]}
+        if want != have:
+            raise ResultsFileError(f"{path}: years {years[0]}-{years[1]}, but finance.csv has "
+                                   f"{min(have, default='none')}-{max(have, default='none')}{other}")
+    cases = summary.get("cases")
+    if isinstance(cases, dict) and cases and "case" in finance.columns:
+        extra = sorted(set(finance["case"]) - set(cases))
+        if extra:
+            raise ResultsFileError(f"{path} has no case {extra[0]!r}, but finance.csv has its rows{other}")
+        plans = {f"case {n}": (f, finance[finance["case"] == n]) for n, f in cases.items() if isinstance(f, dict)}
+    else:
+        plans = {"the plan": (summary, finance)}
+    for label, (figures, rows) in plans.items():
+        if rows.empty:
+            continue  # a case without rows: the reader says so
+        for key, value in finance_figures(rows).items():
+            if _number(figures.get(key)) and not math.isclose(figures[key], value, rel_tol=1e-6, abs_tol=1e-6):
+                raise ResultsFileError(f"{path}: {label}'s {key} is {figures[key]:g}, but finance.csv gives "
+                                       f"{value:g}{other}")
 
 
 def read_folder(folder: str | Path) -> tuple[dict[str, Any], dict[str, Any], Any]:

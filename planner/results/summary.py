@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from ..instance.schema import Instance
+from .files import finance_figures
 from .tables import Plan, case_tables, commitments_after_horizon
 
 __all__ = ["cvar", "make_summary", "plan_figures", "scenario_figures"]
@@ -16,12 +17,11 @@ def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame], objective: str
     """The summary figures of one plan (or one case), from its tables."""
     finance = tables["finance"]
     discounted = sum(inst.discount_factor(t) * loss for t, loss in zip(finance["year"], finance["loss"]))
-    peak = float(finance["cumulative_loss"].max())
+    figures = finance_figures(finance)  # the ones a report checks against finance.csv
+    peak = figures["peak_cumulative_loss"]
     return {
         "case_objective": peak if objective == "peak_cumulative_loss" else float(discounted),
-        "cumulative_loss": float(finance["loss"].sum()),
-        "peak_cumulative_loss": peak,
-        "final_cash": float(finance["cash"].iloc[-1]),
+        **figures,
         "commitments_after_horizon": commitments_after_horizon(inst, tables["procurement"]),
     }
 

@@ -88,6 +88,9 @@ class ParametricProgram:
         self.objective_name = objective or inst.objective
         self.two_stages = needs_second_stage(inst, self.objective_name)
         self.parameters = {path: _parameter(field_value(inst, path)) for path in paths}
+        #: Whether :meth:`solve` keeps the row duals for :meth:`plan` (``planner app``).
+        self.keep_duals = False
+        self.raw_duals: dict = {}
         with PauseGC():
             self.model = build_model(_with_parameters(inst, self.parameters), self.objective_name)
             self.lp = LinearProgram(self.model)
@@ -217,6 +220,8 @@ class ParametricProgram:
         status, value = run_lp(self.lp, time_limit, started)
         if status != "optimal":
             return {"status": status}
+        if self.keep_duals:  # the first stage's, as planner.solver.highs.solve keeps them
+            self.raw_duals = self.lp.duals()
         if stages is not None:
             (columns, coefficients, constant), (cost, offset) = stages
             highs, n = self.lp.highs, self.n_columns
@@ -228,6 +233,30 @@ class ParametricProgram:
             if run_lp(self.lp, time_limit, started)[0] != "optimal":
                 raise SolverFailure("error", "the second stage did not solve to optimality")
         return self.outcome(value)
+
+    def plan(self, variant: Instance, time_limit: float | None = None):
+        """Solve ``variant`` and return its full :class:`planner.results.tables.Plan` --
+        tables, shadow prices and summary, as :func:`planner.solver.highs.solve` gives them
+        (``planner app`` shows every variant's plan; ``tests/test_app.py`` compares)."""
+        from ..results.summary import make_summary
+        from ..results.tables import Plan, make_tables
+        from .duals import dual_table
+        from .highs import solver_name
+
+        started = time.perf_counter()
+        self.keep_duals = True
+        try:
+            outcome = self.solve(variant, time_limit)
+        finally:
+            self.keep_duals = False
+        plan = Plan(instance=variant, objective=self.objective_name, status=outcome["status"],
+                    solve_seconds=time.perf_counter() - started, model=self.model)
+        if plan.status == "optimal":
+            plan.objective_value = outcome["objective"]
+            plan.tables = make_tables(self.model, variant)
+            plan.duals = dual_table(self.model, variant, self.raw_duals, self.objective_name)
+        plan.summary = make_summary(plan, solver_name())
+        return plan
 
     def outcome(self, objective_value: float) -> dict:
         """The sweep's figures of the solved variant, computed as the results tables

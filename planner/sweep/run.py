@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ..instance.errors import InstanceError
-from ..instance.loading import parse_text, validate_instance
+from ..instance.loading import validate_instance
 from ..instance.paths import field_value, set_along, settable_target
 from ..instance.schema import Instance
 from ..results import safe_write
@@ -473,7 +473,21 @@ def _sobol_problem(dists: list[DistSpec]) -> dict:
 # ---------------------------------------------------------------------------------------
 
 
+#: Ctrl-Cs received while this process solves variants (see _terminate_as_interrupt).
+_INTERRUPTS: list[int] = []
+
+
 def solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_limit: float | None = None) -> dict:
+    """:func:`_solve_variant`; a variant during which Ctrl-C arrived raises KeyboardInterrupt
+    instead of giving a row: HiGHS, stopped by the interrupt from its callback, reports a
+    "Solve error", which would otherwise be kept as the variant's outcome."""
+    outcome = _solve_variant(instance_data, changes, time_limit)
+    if _INTERRUPTS:
+        raise KeyboardInterrupt
+    return outcome
+
+
+def _solve_variant(instance_data: dict, changes: Sequence[tuple[str, Any]], time_limit: float | None = None) -> dict:
     """Solve one variant: ``instance_data`` (the raw, parsed instance) with ``changes``.
 
     Returns the outcome: ``status`` (``optimal``, ``infeasible``, ``invalid``,
@@ -598,7 +612,8 @@ class Terminated(KeyboardInterrupt):
 @contextmanager
 def _terminate_as_interrupt():
     """SIGTERM and SIGHUP raise :class:`Terminated` while variants are solved (main
-    thread only, and only where they would end the program: their default action)."""
+    thread only, and only where they would end the program: their default action);
+    Ctrl-C raises KeyboardInterrupt, as ever, and is remembered (:func:`solve_variant`)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -606,7 +621,17 @@ def _terminate_as_interrupt():
     def stop(signum, frame):
         raise Terminated(signum)
 
+    def interrupt(signum, frame):
+        _INTERRUPTS.append(signum)
+        if callable(previous_interrupt):  # Python's own handler, or the CLI's (which remembers it too)
+            previous_interrupt(signum, frame)
+        raise KeyboardInterrupt
+
+    _INTERRUPTS.clear()
     replaced = {}
+    previous_interrupt = signal.getsignal(signal.SIGINT)
+    if previous_interrupt is not signal.SIG_IGN:
+        replaced[signal.SIGINT] = signal.signal(signal.SIGINT, interrupt)
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
         if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
@@ -701,20 +726,22 @@ def header(design: Design, providers: Sequence[str]) -> list[str]:
 
 def _csv_row(variant: Variant, outcome: dict, providers) -> list:
     shares = outcome.get("shares") or {}
-    return [variant.index, variant.id, *variant.values, outcome["status"],
-            *(outcome.get(k) for k in OUTPUTS), *(shares.get(p) for p in providers), outcome.get("message", "")]
+    return [_no_negative_zero(v) for v in (
+        variant.index, variant.id, *variant.values, outcome["status"],
+        *(outcome.get(k) for k in OUTPUTS), *(shares.get(p) for p in providers), outcome.get("message", ""))]
+
+
+def _no_negative_zero(value):
+    """-0.0 written as 0.0, as in the results tables (adding 0.0 changes nothing else)."""
+    return value + 0.0 if isinstance(value, float) else value
 
 
 def load_data(path: Path) -> tuple[dict, Instance]:
-    """Parse the instance file once; return its raw data (with ``name``) and the Instance."""
-    from ..instance.loading import load_instance
+    """Read the instance file once; return its raw data (with ``name``) and the Instance."""
+    from ..instance.loading import load_document
 
-    inst = load_instance(path)  # raises InstanceError naming the file and fields
-    text = Path(path).read_bytes().decode("utf-8-sig")
-    data = parse_text(text, "json" if Path(path).suffix.lower() == ".json" else "yaml")
-    data = dict(data)
-    data["name"] = inst.name
-    return data, inst
+    document = load_document(path)  # raises InstanceError naming the file and fields
+    return dict(document.data), document.instance
 
 
 #: The largest --seed (NumPy's and SciPy's generators take any seed in 0 .. 2**63 - 1).
@@ -859,7 +886,12 @@ def _run_in(target, inst, path, data, design, vary, columns, providers, schedule
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
         raise SweepError(f"cannot write the sweep's files in {target}{where}: {err.strerror or err}; "
                          f"{SWEEP_CSV} keeps every row solved; run the same command again to finish") from None
-    result.chart = _draw_chart(target, echo) if chart else _drop_chart(target)
+    except KeyboardInterrupt as err:  # each file is written whole (safe_write) or not at all
+        echo(f"interrupted while writing {SWEEP_JSON}: {csv_path} keeps every row solved; "
+             "run the same command again to finish")
+        result.code = 128 + int(getattr(err, "signum", signal.SIGINT))
+        return result
+    result.chart = _draw_chart(target, echo, result) if chart else _drop_chart(target)
     echo(render_summary(result, inst))
     return result
 
@@ -880,15 +912,23 @@ def _finish(result, target, csv_path, columns, design, inst, path, data, vary, p
     _write_json(target / SWEEP_JSON, result.summary)
 
 
-def _draw_chart(target: Path, echo: Callable[[str], None]) -> Path | None:
+def _draw_chart(target: Path, echo: Callable[[str], None], result: SweepResult) -> Path | None:
     """Draw ``sweep.png`` (:mod:`planner.sweep.chart`); a chart that cannot be drawn is
-    said, and the sweep's files stand."""
-    from .chart import SweepChartError, write_sweep_chart
-
+    said, and the sweep's files stand. Ctrl-C while it is drawn (importing matplotlib
+    alone takes a while) leaves no chart (an earlier one, of other rows, is removed) and
+    makes the exit code 130; sweep.csv and sweep.json are complete by then."""
     try:
-        return write_sweep_chart(target)
-    except (SweepChartError, OSError) as err:
-        echo(f"no {SWEEP_PNG}: {err}")
+        from .chart import SweepChartError, write_sweep_chart
+
+        try:
+            return write_sweep_chart(target)
+        except (SweepChartError, OSError) as err:
+            echo(f"no {SWEEP_PNG}: {err}")
+            return None
+    except KeyboardInterrupt as err:
+        _drop_chart(target)
+        echo(f"interrupted while drawing {SWEEP_PNG}: no chart; {SWEEP_CSV} and {SWEEP_JSON} are written")
+        result.code = 128 + int(getattr(err, "signum", signal.SIGINT))
         return None
 
 
@@ -1255,7 +1295,7 @@ def _write_sensitivity(path: Path, table: list[dict]) -> None:
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=SENSITIVITY_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(table)
+    writer.writerows({key: _no_negative_zero(value) for key, value in row.items()} for row in table)
     safe_write.write_text(path, text.getvalue())
 
 
