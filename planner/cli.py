@@ -660,12 +660,13 @@ def app_command(
         _err(f"warning: listening on {host}: anyone who can reach this address can use the app")
     typer.echo(f"planner app: {address(server)} (Ctrl-C stops it)", )
     try:
-        server.serve_forever()
+        server.serve_forever()  # werkzeug's returns on Ctrl-C (it catches the interrupt)
     except KeyboardInterrupt:
-        _err("stopped")
-        raise typer.Exit(130) from None
+        pass
     finally:
         server.server_close()
+    _err("stopped")
+    raise typer.Exit(130)
 
 
 def _typer_caught_an_interrupt(exit_: SystemExit) -> bool:

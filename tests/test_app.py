@@ -178,3 +178,28 @@ def test_the_command_refuses_bad_input(tmp_path):
     assert result.exit_code == 2 and "cannot vary" in result.output
     result = runner.invoke(cli_app, ["app", "--help"])
     assert result.exit_code == 0 and "--vary" in result.output and "127.0.0.1" in result.output
+
+
+def test_the_command_serves_and_ctrl_c_stops_it_with_130():
+    """`planner app` prints its address, serves the page there, and Ctrl-C ends it with
+    one line and exit 130 (werkzeug's server swallows the interrupt; the CLI must not
+    report success)."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    child = subprocess.Popen([sys.executable, "-m", "planner", "app", "instances/toy.yaml", "--port", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline()
+        assert line.startswith("planner app: http://127.0.0.1:"), line
+        url = line.split()[2]
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert page.status == 200 and b"planner app: toy" in page.read()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130
+    assert err.strip() == "stopped"
