@@ -7,6 +7,8 @@ The notebook API::
     plan = planner.solve(inst)            # status, objective_value, tables (pandas)
     plan.tables["finance"]                # or plan.finance
     plan.write("results/toy")
+    planner.frontier(inst, "stargate@2029-2030")   # the price of independence (pandas)
+    planner.alternatives(inst, slack=0.05)          # near-optimal ranges (pandas)
 
 Solving imports Pyomo, HiGHS and pandas on first use, so loading and validating stay fast.
 """
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
     from .instance.errors import InstanceError
     from .instance.loading import instance_json_schema, load_instance
 
-__all__ = ["Instance", "InstanceError", "load_instance", "instance_json_schema", "solve", "diagnose", "check_plan"]
+__all__ = ["Instance", "InstanceError", "load_instance", "instance_json_schema", "solve", "diagnose", "check_plan",
+           "frontier", "alternatives"]
 __version__ = "0.1.0"
 
 
@@ -64,3 +67,40 @@ def check_plan(plan) -> list[str]:
     from .results.check import check_tables
 
     return check_tables(plan.instance, plan.tables, plan.summary)
+
+
+def _loaded(instance):
+    from .instance.schema import Instance
+    from .instance.loading import load_instance
+
+    return instance if isinstance(instance, Instance) else load_instance(instance)
+
+
+def frontier(instance, share: str, points: int = 11, time_limit: float | None = None):
+    """The price of independence (``planner frontier``): one row per cap on ``share``'s
+    provider (``"stargate@2029-2030"``), as frontier.csv; ``table.attrs`` holds
+    frontier.json's fields (the optimum's share, the smallest cap, the knee).
+    Raises ``planner.tradeoffs.common.TradeoffError`` for a request it cannot answer and
+    ValueError when the instance has no plan."""
+    from .tradeoffs.frontier import frontier as _frontier
+
+    result = _frontier(_loaded(instance), share, points=points, time_limit=time_limit)
+    if result.status != "optimal":
+        raise ValueError(f"the instance is {result.status}: planner.diagnose tells why")
+    table = result.table
+    table.attrs.update(result.meta)
+    return table
+
+
+def alternatives(instance, slack: float, time_limit: float | None = None):
+    """Near-optimal ranges (``planner alternatives``): one row per provider, as
+    alternatives.csv (smallest and largest last-year share and total spend over the plans
+    within ``slack`` of the optimum); ``table.attrs`` holds alternatives.json's fields."""
+    from .tradeoffs.alternatives import alternatives as _alternatives
+
+    result = _alternatives(_loaded(instance), slack, time_limit=time_limit)
+    if result.status != "optimal":
+        raise ValueError(f"the instance is {result.status}: planner.diagnose tells why")
+    table = result.table
+    table.attrs.update(result.meta)
+    return table

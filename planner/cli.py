@@ -548,6 +548,186 @@ def sweep(
     raise typer.Exit(result.code)
 
 
+@app.command("frontier")
+def frontier_command(
+    instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON), without scenarios.", show_default=False)],
+    share: Annotated[str, typer.Option("--share", help="PROVIDER[@YEARS]: whose share of all active capacity is capped, "
+                                       "in which years (2030, or an inclusive range 2028-2030; all planning years "
+                                       "without @).", show_default=False)],
+    points: Annotated[int, typer.Option("--points", "-n", min=2, help="Points of the frontier, from the optimal plan's "
+                                        "own share down to the smallest cap that still has a plan.")] = 11,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Frontier folder (frontier.csv, frontier.json, "
+                                                "frontier.png). Default: results/<name>-frontier.",
+                                                show_default=False)] = None,
+    plans: Annotated[bool, typer.Option("--plans", help="Also write each point's results folder into plans/.")] = False,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0.0, help="Time limit per solve, in seconds "
+                                                        "(exit 3).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """The price of independence: the optimum as PROVIDER's share is capped ever tighter.
+
+    Point ε is the instance with PROVIDER's share of each capped year's total active
+    capacity at most ε (MODEL.md §2.5's max_share, min(given, ε)). One row per point in
+    frontier.csv: the cap, the objective, cumulative and peak loss, final cash, every
+    provider's share in the last capped year, and the cap's shadow price (cost_per_point:
+    what one more percentage point of independence costs). Ctrl-C keeps the finished
+    points (exit 130). docs/tradeoffs.md says how the grid is found.
+    """
+    from .results.files import FRONTIER_FILES
+
+    inst = _load_or_exit(instance)
+    target = out if out is not None else _default_out(f"{inst.name}-frontier")
+    _refuse_folder(target, FRONTIER_FILES)
+
+    def run(progress):
+        from .tradeoffs.frontier import frontier
+
+        return frontier(inst, share, points=points, plans=plans, time_limit=time_limit, progress=progress)
+
+    def write(result):
+        from .tradeoffs.folder import write_frontier
+
+        return write_frontier(result, target)
+
+    result = _run_tradeoff(inst, instance, run, quiet)
+    written = _write_tradeoff(result, write, target)
+    typer.echo(_frontier_lines(result))
+    _say_written(result, written, f"{len(result.rows)} points", plans)
+
+
+@app.command("alternatives")
+def alternatives_command(
+    instance: Annotated[Path, typer.Argument(help="Instance file (YAML or JSON), without scenarios.", show_default=False)],
+    slack: Annotated[float, typer.Option("--slack", min=0.0, help="How far from the optimum a plan may be, as a fraction "
+                                         "of the optimum's size (0.05: within 5 %).", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Alternatives folder (alternatives.csv, "
+                                                "alternatives.json, alternatives.png). Default: "
+                                                "results/<name>-alternatives.", show_default=False)] = None,
+    plans: Annotated[bool, typer.Option("--plans", help="Also write each extreme plan's results folder into plans/.")] = False,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0.0, help="Time limit per solve, in seconds "
+                                                        "(exit 3).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """How different near-optimal plans can be: each provider's range within the slack.
+
+    Among every plan whose objective is at most optimum + SLACK·|optimum|, the smallest
+    and largest share of each provider in the last planning year (exact, by Dinkelbach's
+    method) and of its total spend over the horizon, beside the optimal plan's own.
+    Ctrl-C keeps the finished providers (exit 130). docs/tradeoffs.md says how.
+    """
+    from .results.files import ALTERNATIVES_FILES
+
+    inst = _load_or_exit(instance)
+    target = out if out is not None else _default_out(f"{inst.name}-alternatives")
+    _refuse_folder(target, ALTERNATIVES_FILES)
+
+    def run(progress):
+        from .tradeoffs.alternatives import alternatives
+
+        return alternatives(inst, slack, plans=plans, time_limit=time_limit, progress=progress)
+
+    def write(result):
+        from .tradeoffs.folder import write_alternatives
+
+        return write_alternatives(result, target)
+
+    result = _run_tradeoff(inst, instance, run, quiet)
+    written = _write_tradeoff(result, write, target)
+    typer.echo(_alternatives_lines(result))
+    _say_written(result, written, f"{len(result.rows)} providers", plans)
+
+
+def _refuse_folder(target: Path, files) -> None:
+    from .results.files import PLANS_FOLDER
+    from .results.folder import refusal
+
+    refused = refusal(target, files, (PLANS_FOLDER,))
+    if refused:
+        _err(f"error: {refused}")
+        raise typer.Exit(INVALID)
+
+
+def _run_tradeoff(inst, path: Path, run, quiet: bool):
+    """Run a frontier or alternatives computation; exit 1/2/3 as ``solve`` does."""
+    from .solver.highs import SolverFailure
+    from .tradeoffs.common import TradeoffError
+
+    try:
+        result = run(None if quiet else _err)
+    except TradeoffError as err:
+        _err(f"error: {err}")
+        raise typer.Exit(INVALID) from None
+    except SolverFailure as err:
+        _err(f"solver failure: {err}; nothing was written")
+        raise typer.Exit(SOLVER_FAILED) from None
+    if result.status != "optimal":
+        _err(f"{inst.name}: infeasible: no plan satisfies every constraint; nothing was written.")
+        if not quiet:
+            _print_diagnosis(inst, None)
+        raise typer.Exit(INFEASIBLE)
+    return result
+
+
+def _write_tradeoff(result, write, target: Path) -> Path:
+    from .results.folder import ResultsError, ResultsInterrupted, earlier_results_note
+
+    try:
+        return write(result)
+    except ResultsError as err:
+        _err(f"error: {err}")
+        raise typer.Exit(INVALID) from None
+    except KeyboardInterrupt as err:
+        _err(str(err) if isinstance(err, ResultsInterrupted) else f"interrupted: {earlier_results_note(target)}")
+        raise typer.Exit(128 + int(getattr(err, "signum", 2))) from None
+
+
+def _say_written(result, written: Path, what: str, plans: bool) -> None:
+    extra = " and their plans" if plans and result.rows else ""
+    typer.echo(f"Wrote {what}{extra} to {_display_path(written)}")
+    if not result.complete:
+        _err(f"interrupted: kept the {what} finished in {_display_path(written)} (incomplete: rerun to finish)")
+        raise typer.Exit(128 + (result.signum or 2))
+
+
+def _frontier_lines(result) -> str:
+    """The frontier as a table: cap, objective, its rise over the optimum, cost a point."""
+    meta = result.meta
+    money = meta["units"]["money"]
+    base = meta["objective_value"]
+    years = meta["years"]
+    span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+    lines = [f"{meta['provider']}'s share capped in {span} ({meta['objective']}, {money}):",
+             f"{'cap':>8} {'objective':>14} {'+ vs optimum':>14} {'per point':>11}"]
+    for row in result.rows:
+        mark = "  knee" if row["point"] == meta.get("knee") else ""
+        rise = row["objective"] - base
+        rise = 0.0 if abs(rise) < 1e-9 * max(1.0, abs(base)) else rise
+        lines.append(f"{row['max_share']:>8.2%} {row['objective']:>14,.4f} {rise:>14,.4f} "
+                     f"{row['cost_per_point']:>11,.4f}{mark}")
+    lines.append(f"The smallest cap with a plan is {meta['smallest_cap']:.2%} (to {meta['tolerance']:.0e}).")
+    return "\n".join(lines)
+
+
+def _alternatives_lines(result) -> str:
+    meta = result.meta
+    money = meta["units"]["money"]
+
+    def pct(x):
+        return "–" if x is None else f"{x:.2%}"
+
+    lines = [f"Plans with {meta['objective']} ≤ {meta['bound']:,.4f} {money} (optimum {meta['objective_value']:,.4f}, "
+             f"slack {meta['slack']:.2%}):",
+             f"{'provider':<16} {'share ' + str(meta['last_year']):>24} {'optimum':>8} {'spend':>26} {'optimum':>10}"]
+    for row in result.rows:
+        share = f"{pct(row['min_share'])} to {pct(row['max_share'])}"
+        spend = f"{row['min_spend']:,.2f} to {row['max_spend']:,.2f}"
+        lines.append(f"{row['provider'][:16]:<16} {share:>24} {pct(row['optimum_share']):>8} {spend:>26} "
+                     f"{row['optimum_spend']:>10,.2f}")
+    if meta.get("note"):
+        lines.append(f"Note: {meta['note']}.")
+    return "\n".join(lines)
+
+
 @app.command()
 def validate(
     instances: Annotated[list[Path], typer.Argument(help="Instance files to check.", show_default=False)],

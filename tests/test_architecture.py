@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "planner"
 
 #: The layers, lowest first: a module may import its own layer and the ones before it.
-LAYERS = ("instance", "model", "results", "solver", "report", "sweep", "app", "cli", "")
+LAYERS = ("instance", "model", "results", "solver", "report", "sweep", "tradeoffs", "app", "cli", "__main__", "")
 
 
 def module_name(path: Path) -> str:

@@ -81,7 +81,7 @@ def test_app_help_lists_exit_codes_and_commands():
 
 def test_every_command_has_help_text():
     commands = get_command(app).commands
-    assert set(commands) == {"solve", "solve-all", "diagnose", "report", "value", "export", "validate", "schema", "sweep", "app"}
+    assert set(commands) == {"solve", "solve-all", "diagnose", "report", "value", "export", "validate", "schema", "sweep", "app", "frontier", "alternatives"}
     for name, command in commands.items():
         assert command.help and len(command.help.strip()) > 20, name
         result = run(name, "--help")

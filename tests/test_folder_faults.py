@@ -102,7 +102,7 @@ def test_a_report_killed_mid_write_does_not_block_the_next_solve(tmp_path, two):
 def test_a_solve_killed_mid_write_leaves_a_staging_folder_the_next_one_removes(tmp_path, two):
     out = tmp_path / "res"
     code = ("import os, signal, sys\nimport planner.results.folder as f\n"
-            "f._write_files = lambda plan, folder: os.kill(os.getpid(), signal.SIGKILL)\n"
+            "f.write_plan_files = lambda plan, folder: os.kill(os.getpid(), signal.SIGKILL)\n"
             f"from planner.cli import main\nsys.argv = ['planner', 'solve', {str(two[0])!r}, '--out', {str(out)!r}, '-q']\n"
             "main()\n")
     assert child(code, tmp_path).returncode == -signal.SIGKILL

@@ -34,6 +34,10 @@ states the expected objective, CVaR and committed years, a table of the cases
 (probability, objective, cumulative loss, peak, final cash), and the drawn case's key
 figures, binding constraints and per-year table. Plain results are drawn as before.
 
+A trade-off folder (``planner frontier``'s or ``planner alternatives``', told apart by
+:func:`planner.report.tradeoffs.frontier_kind`) gets its own chart (``frontier.png`` or
+``alternatives.png``) and report.html instead, drawn by :mod:`planner.report.tradeoffs`.
+
 Only the results folder is read, never the instance: whatever the folder does not hold
 (``min_cash``, debt limits, capacity limits, prices) is inferred and said to be so, or
 comes from ``duals.csv``.
@@ -60,7 +64,8 @@ from .findings import (
     scenario_objective_sentence,
 )
 from .folder import ReportError, Results, load_results, most_probable
-from .style import PNG_SIZE, TOL, percent
+from .style import PNG_SIZE, TOL, page_head, percent
+from .tradeoffs import frontier_kind, render_tradeoff_chart, tradeoff_report_html
 
 __all__ = ["CHARTS", "FORMATS", "PNG_SIZE", "REPORT_FILES", "ReportError", "build_html", "load_results", "render_charts",
            "write_report"]
@@ -68,37 +73,18 @@ __all__ = ["CHARTS", "FORMATS", "PNG_SIZE", "REPORT_FILES", "ReportError", "buil
 FORMATS = ("html", "png")
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;max-width:1240px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-.meta{color:#555;margin-top:0}.note{color:#555;font-size:.92em}
-figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#444;font-size:.92em;margin-top:.4em}
-table{border-collapse:collapse;font-size:.9em;margin:.6em 0}
-th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f4f4f4}
-td:first-child,th:first-child{text-align:left}
-pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
-"""
-
-
 def build_html(r: Results, charts: list[RenderedChart]) -> str:
     """report.html: one self-contained page (the charts embedded as base64)."""
     e = html.escape
     s = r.summary
-    head = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Compute plan report: {e(r.name)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Compute plan report: {e(r.name)}</h1>",
-        f'<p class="meta">Planning years {r.years[0]}–{r.years[-1]} · status {e(str(s.get("status", "optimal")))} · '
+    head = page_head(
+        f"Compute plan report: {r.name}",
+        f'Planning years {r.years[0]}–{r.years[-1]} · status {e(str(s.get("status", "optimal")))} · '
         f"money in {e(r.money)}, capacity in {e(r.capacity_unit)}, demand in compute units"
         + (f" · solved by {e(str(s['solver']))}" if s.get("solver") else "")
         + (f" · {len(r.cases)} cases" if r.is_scenario else "")
-        + f" · results folder <code>{e(r.shown_name or r.folder.name)}</code></p>",
-    ]
+        + f" · results folder <code>{e(r.shown_name or r.folder.name)}</code>",
+    )
     if r.is_scenario:
         body = _scenario_sections(r)
     else:
@@ -221,6 +207,9 @@ def write_report(results_dir: Path, fmt: str = "html", case: str | None = None, 
     (:class:`planner.results.folder.FolderLock`), so a solve cannot swap other results in
     half-way; ``locked=False`` for a staging folder whose writer already holds the lock
     (``planner solve --report``), ``shown_as`` the folder the page then names.
+
+    A frontier or alternatives folder (:func:`~planner.report.tradeoffs.frontier_kind`)
+    gets its chart and (``"html"``) report.html, written the same way under the same lock.
     """
     if fmt not in FORMATS:
         raise ReportError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -243,6 +232,9 @@ def write_report(results_dir: Path, fmt: str = "html", case: str | None = None, 
 
 
 def _write_report(results_dir: Path, fmt: str, case: str | None, shown_as: Path | None) -> list[Path]:
+    kind = frontier_kind(results_dir)
+    if kind is not None:
+        return _write_tradeoff_report(Path(results_dir), kind, fmt, case, shown_as)
     results = load_results(results_dir, case)
     if shown_as is not None:
         results.shown_name = Path(shown_as).name
@@ -256,6 +248,21 @@ def _write_report(results_dir: Path, fmt: str, case: str | None, shown_as: Path 
     _remove_stale(folder, {c.chart.filename for c in charts})
     paths = [path for path, _ in outputs]
     return paths[-1:] + paths[:-1] if fmt == "html" else paths
+
+
+def _write_tradeoff_report(folder: Path, kind: str, fmt: str, case: str | None, shown_as: Path | None) -> list[Path]:
+    """A frontier or alternatives folder (:mod:`planner.report.tradeoffs`): its chart and,
+    for ``fmt="html"``, report.html (first in the returned paths)."""
+    if case is not None:
+        raise ReportError(f"{folder} is a {kind} folder, not scenario results: it has no case {case!r}")
+    name, png = render_tradeoff_chart(folder)
+    outputs = [(folder / name, png)]
+    if fmt == "html":
+        page = tradeoff_report_html(folder, Path(shown_as).name if shown_as is not None else None, chart=png)
+        outputs.insert(0, (folder / REPORT_HTML, page.encode("utf-8")))
+    for path, data in outputs:
+        _write(path, data)
+    return [path for path, _ in outputs]
 
 
 def _write(path: Path, data: bytes) -> None:

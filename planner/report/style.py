@@ -1,17 +1,19 @@
-"""The one chart style of the planner's PNGs (report.html's charts and sweep.png).
+"""The one style of the planner's charts and pages (report.html's charts and sweep.png).
 
-Size, resolution and rcParams, colours, number and year formatting, and user text made
-safe for matplotlib. Nothing here imports matplotlib or pandas at import time.
+Size, resolution and rcParams, colours, number and year formatting, user text made safe
+for matplotlib, and the look of a report page (its CSS and head). Nothing here imports
+matplotlib or pandas at import time.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
 __all__ = [
-    "DPI", "PNG_SIZE", "PROVIDER_COLOURS", "RC", "TOL", "is_number", "num", "percent", "tex", "titles",
-    "year_list", "years_axis",
+    "DPI", "PAGE_CSS", "PNG_SIZE", "PROVIDER_COLOURS", "RC", "TOL", "is_number", "num", "page_head", "percent",
+    "tex", "titles", "year_list", "years_axis",
 ]
 
 #: Width and height of every chart PNG, in pixels.
@@ -55,6 +57,36 @@ RC = {
     "text.usetex": False,
     "hatch.linewidth": 0.8,
 }
+
+
+#: The CSS of every report page (report.html of a results folder or a trade-off folder).
+PAGE_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;max-width:1240px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+.meta{color:#555;margin-top:0}.note{color:#555;font-size:.92em}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#444;font-size:.92em;margin-top:.4em}
+table{border-collapse:collapse;font-size:.9em;margin:.6em 0}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left}
+pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
+"""
+
+
+def page_head(title: str, meta: str) -> list[str]:
+    """The first lines of a report page, up to its heading: ``title`` (plain text, escaped
+    here) as the page's title and heading, ``meta`` (HTML) as the line below it."""
+    e = html.escape
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)}</title>",
+        f"<style>{PAGE_CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f'<p class="meta">{meta}</p>',
+    ]
 
 
 def num(x: float) -> str:

@@ -215,3 +215,39 @@ def read_folder(folder: str | Path) -> tuple[dict[str, Any], dict[str, Any], Any
     tables = {name: read_table(folder / f"{name}.csv") for name in TABLES}
     duals_path = folder / DUALS_FILE
     return summary, tables, read_table(duals_path) if duals_path.exists() else None
+
+
+# --------------------------------------------------------------------------------------
+# Trade-off folders: ``planner frontier`` and ``planner alternatives`` (docs/tradeoffs.md)
+# --------------------------------------------------------------------------------------
+
+#: A frontier folder: one row per point, its summary (frontier.json), its chart.
+FRONTIER_CSV, FRONTIER_JSON, FRONTIER_PNG = "frontier.csv", "frontier.json", "frontier.png"
+#: frontier.csv's columns; ``share_<provider>`` columns (each provider's share of active
+#: capacity in the last capped year) come between ``final_cash`` and ``shadow_price``.
+#: ``max_share`` is the cap ε; ``shadow_price`` how much the objective falls when the cap
+#: is loosened by 1 (= 100 percentage points), as duals.csv's sign; ``cost_per_point``
+#: = shadow_price / 100, what one more percentage point of independence costs.
+FRONTIER_COLUMNS = ["point", "max_share", "status", "objective", "cumulative_loss", "peak_cumulative_loss",
+                    "final_cash", "shadow_price", "cost_per_point"]
+#: The columns before the provider shares in frontier.csv.
+FRONTIER_LEADING = FRONTIER_COLUMNS[:7]
+#: An alternatives folder: one row per provider, its summary, its chart.
+ALTERNATIVES_CSV, ALTERNATIVES_JSON, ALTERNATIVES_PNG = "alternatives.csv", "alternatives.json", "alternatives.png"
+#: alternatives.csv's columns: each provider's share of active capacity in the last
+#: planning year and its total spend over the horizon, smallest and largest over every
+#: plan within the slack, and the optimal plan's own values.
+ALTERNATIVES_COLUMNS = ["provider", "min_share", "max_share", "min_spend", "max_spend", "optimum_share",
+                        "optimum_spend"]
+#: The extremes of alternatives.csv, in column order (a plan folder each, with --plans).
+EXTREMES = ("min_share", "max_share", "min_spend", "max_spend")
+#: The sub-folder of a trade-off folder holding one results folder per plan (--plans).
+PLANS_FOLDER = "plans"
+#: Every file a frontier or alternatives folder may hold (its report included).
+FRONTIER_FILES = (FRONTIER_CSV, FRONTIER_JSON, FRONTIER_PNG, REPORT_HTML)
+ALTERNATIVES_FILES = (ALTERNATIVES_CSV, ALTERNATIVES_JSON, ALTERNATIVES_PNG, REPORT_HTML)
+
+
+def frontier_columns(providers) -> list[str]:
+    """frontier.csv's header for these providers (in the instance's order)."""
+    return [*FRONTIER_LEADING, *(f"share_{p}" for p in providers), *FRONTIER_COLUMNS[7:]]

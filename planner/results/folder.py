@@ -27,7 +27,7 @@ from .files import DUALS_COLUMNS, DUALS_FILE, PLANNER_FILES, SUMMARY_FILE, TABLE
 
 __all__ = [
     "FolderBusy", "FolderLock", "ResultsError", "ResultsInterrupted", "earlier_results_note", "refusal",
-    "remove_leftovers", "write_results",
+    "remove_leftovers", "write_folder", "write_plan_files", "write_results",
     "write_text_file",
 ]
 
@@ -36,10 +36,11 @@ class ResultsError(Exception):
     """Results could not be written; the previous results (if any) are intact."""
 
 
-def refusal(out: Path) -> str | None:
+def refusal(out: Path, files: tuple[str, ...] = PLANNER_FILES, folders: tuple[str, ...] = ()) -> str | None:
     """Why ``out`` cannot take a results folder, or None: it must be absent, empty, or an
     earlier results folder (only the planner's own files, its report included), and
-    writable; anything else is refused rather than deleted."""
+    writable; anything else is refused rather than deleted. ``files`` and ``folders``:
+    the names such a folder may hold (a frontier folder's, with its ``plans`` folder)."""
     try:
         if not out.exists():
             parent = _nearest_existing(Path(os.path.abspath(out)).parent)
@@ -50,7 +51,8 @@ def refusal(out: Path) -> str | None:
             return None
         if not out.is_dir():
             return f"{out} exists and is not a folder"
-        foreign = sorted(p.name for p in out.iterdir() if not _ours(p.name))
+        foreign = sorted(p.name for p in out.iterdir()
+                         if not (_ours(p.name, files) or (p.name in folders and p.is_dir() and not p.is_symlink())))
         if not foreign:
             parent = Path(os.path.abspath(out)).parent
             for folder in (out, parent):
@@ -65,9 +67,9 @@ def refusal(out: Path) -> str | None:
     return None
 
 
-def _ours(name: str) -> bool:
-    """A file the planner writes into a results folder, or one's staging file."""
-    return name in PLANNER_FILES or (safe_write.is_staging_name(name) and safe_write.staged_name(name) in PLANNER_FILES)
+def _ours(name: str, files: tuple[str, ...] = PLANNER_FILES) -> bool:
+    """A file the planner writes into a results folder (``files``), or one's staging file."""
+    return name in files or (safe_write.is_staging_name(name) and safe_write.staged_name(name) in files)
 
 
 def _short_name(name: str) -> str:
@@ -107,9 +109,23 @@ class ResultsInterrupted(KeyboardInterrupt):
 
 
 def write_results(plan, out: Path, extra=None) -> Path:
-    """Write every file into a temporary folder beside ``out``, then swap it into place.
+    """Write every file of ``plan`` (and ``extra(staging)``'s: the report) into a
+    temporary folder beside ``out``, then swap it into place (:func:`write_folder`)."""
 
-    ``out`` must be acceptable to :func:`refusal`. Whatever happens — a full disk, a
+    def fill(staging: Path) -> None:
+        write_plan_files(plan, staging)
+        if extra is not None:
+            extra(staging)
+
+    return write_folder(out, fill)
+
+
+def write_folder(out: Path, fill, files: tuple[str, ...] = PLANNER_FILES, folders: tuple[str, ...] = ()) -> Path:
+    """Let ``fill(staging)`` write every file into a temporary folder beside ``out``, then
+    swap it into place.
+
+    ``out`` must be acceptable to :func:`refusal` (with ``files`` and ``folders``, the
+    names the folder may hold). Whatever happens — a full disk, a
     read-only folder, an error, Ctrl-C, SIGTERM — ``out`` holds either the earlier
     results, untouched, or the new ones, complete, and no temporary folder is left
     behind (the exception says which). The swap itself holds a lock on
@@ -118,7 +134,7 @@ def write_results(plan, out: Path, extra=None) -> Path:
     swap wait for it to finish.
     """
     out = out.resolve() if out.exists() else Path(os.path.abspath(out))
-    refused = refusal(out)
+    refused = refusal(out, files, folders)
     if refused:
         raise ResultsError(refused)
     intact = earlier_results_note(out)
@@ -131,7 +147,7 @@ def write_results(plan, out: Path, extra=None) -> Path:
             except OSError as err:
                 raise ResultsError(f"cannot write results next to {out}: {err.strerror or err}; {intact}") from None
             with FolderLock(out):
-                refused = refusal(out)  # another process may have changed it meanwhile
+                refused = refusal(out, files, folders)  # another process may have changed it meanwhile
                 if refused:
                     raise ResultsError(refused)
                 _recover_stale(out)
@@ -140,9 +156,7 @@ def write_results(plan, out: Path, extra=None) -> Path:
                     staging = _new_folder(out.parent, safe_write.staging_folder_prefix(out))
                 except OSError as err:
                     raise ResultsError(f"cannot write results next to {out}: {err.strerror or err}; {intact}") from None
-                _write_files(plan, staging)
-                if extra is not None:
-                    extra(staging)
+                fill(staging)
                 with _deferred_signals():
                     _swap_into_place(staging, out)
                     swapped = True
@@ -180,7 +194,7 @@ def _new_folder(parent: Path, prefix: str) -> Path:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(parent / prefix))
 
 
-def _write_files(plan, folder: Path) -> None:
+def write_plan_files(plan, folder: Path) -> None:
     """The tables, duals.csv and summary.json of ``plan`` (a :class:`~.tables.Plan`)."""
     import pandas as pd
 

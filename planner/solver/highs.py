@@ -118,6 +118,11 @@ class _QuietHighs(highspy.Highs):
             raise
 
 
+def new_highs() -> highspy.Highs:
+    """A ``highspy.Highs`` without its banner, whose solve Ctrl-C stops (as the LP's)."""
+    return _QuietHighs()
+
+
 class _Columns:
     """Pyomo's variable recorder, keeping the order in which variables are first met
     (Pyomo's own recorders add a whole indexed variable at once)."""
@@ -298,17 +303,22 @@ class LinearProgram:
             status = self._rerun_with_interior_point(time_limit, started)
         self.message = self.highs.modelStatusToString(status)
         if status == _STATUS.kOptimal:
-            values = np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
-            if zero > 0:
-                values[np.abs(values) < zero] = 0.0
-            for var, x in zip(self.columns, values.tolist()):
-                var.set_value(x, skip_validation=True)
+            self.load(np.asarray(self.highs.getSolution().col_value, dtype=np.float64), zero)
             return "optimal", float(self.highs.getInfo().objective_function_value)
         if status in _INFEASIBLE:
             return "infeasible", None
         if status == _STATUS.kTimeLimit:
             return "time_limit", None
         return "error", None
+
+    def load(self, values: np.ndarray, zero: float = 0.0) -> None:
+        """Give the model's variables the values of the columns (those below ``zero`` in
+        absolute value as exact zeros)."""
+        values = np.array(values, dtype=np.float64)
+        if zero > 0:
+            values[np.abs(values) < zero] = 0.0
+        for var, x in zip(self.columns, values.tolist()):
+            var.set_value(x, skip_validation=True)
 
     def _run(self) -> None:
         if self.interruptible:
@@ -330,6 +340,32 @@ class LinearProgram:
         finally:
             self.highs.setOptionValue("solver", "choose")
         return self.highs.getModelStatus()
+
+    # -- other objectives over the same rows (planner frontier / alternatives) ------------
+
+    def linear_form(self, expr) -> tuple[np.ndarray, float]:
+        """``expr`` (linear in the model's variables) as ``(coefficients by column,
+        constant)``, compiled by the same walk as the rows. Raises ValueError when it holds
+        a variable that no row or objective of the LP has (it could take any value)."""
+        known = len(self._recorder.index)
+        repn = self._visitor.walk_expression(expr)
+        if repn.nonlinear is not None:
+            raise ValueError("the expression is not linear")
+        if len(self._recorder.index) != known:
+            raise ValueError("the expression holds a variable that is in no row of the LP")
+        column = self._recorder.index
+        return cost_vector({column[k]: c for k, c in repn.linear.items()}, len(self.columns)), float(repn.constant)
+
+    def add_row(self, lower: float, coefficients: np.ndarray, upper: float) -> None:
+        """Add the row ``lower ≤ coefficients·x ≤ upper`` (dense coefficients by column)."""
+        index = np.flatnonzero(coefficients).astype(np.int32)
+        self.highs.addRow(lower, upper, len(index), index, coefficients[index].astype(np.float64))
+
+    def set_objective(self, cost: np.ndarray, offset: float = 0.0) -> None:
+        """Minimise ``cost·x + offset`` from now on (the rows and the basis stay)."""
+        n = len(self.columns)
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(cost, dtype=np.float64))
+        self.highs.changeObjectiveOffset(offset)
 
     def duals(self) -> dict:
         """HiGHS's row duals ``{ConstraintData: dual}`` of the last optimal solve (see

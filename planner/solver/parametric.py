@@ -90,6 +90,11 @@ class ParametricProgram:
         self.parameters = {path: _parameter(field_value(inst, path)) for path in paths}
         #: Whether :meth:`solve` keeps the row duals for :meth:`plan` (``planner app``).
         self.keep_duals = False
+        #: Whether each solve starts from the previous first stage's basis (``planner
+        #: frontier``: neighbouring caps share most of their basis). Off for sweeps, whose
+        #: rows must not depend on the order of the variants (see the module's docstring).
+        self.warm = False
+        self._basis = None
         self.raw_duals: dict = {}
         with PauseGC():
             self.model = build_model(_with_parameters(inst, self.parameters), self.objective_name)
@@ -217,9 +222,13 @@ class ParametricProgram:
         self.set_variant(variant)
         lp, stages = self._compile_variant()
         self.lp.pass_model(lp)
+        if self.warm and self._basis is not None:
+            self.lp.highs.setBasis(self._basis)
         status, value = run_lp(self.lp, time_limit, started)
         if status != "optimal":
             return {"status": status}
+        if self.warm:
+            self._basis = self.lp.highs.getBasis()
         if self.keep_duals:  # the first stage's, as planner.solver.highs.solve keeps them
             self.raw_duals = self.lp.duals()
         if stages is not None:
@@ -244,11 +253,11 @@ class ParametricProgram:
         from .highs import solver_name
 
         started = time.perf_counter()
-        self.keep_duals = True
+        kept, self.keep_duals = self.keep_duals, True
         try:
             outcome = self.solve(variant, time_limit)
         finally:
-            self.keep_duals = False
+            self.keep_duals = kept
         plan = Plan(instance=variant, objective=self.objective_name, status=outcome["status"],
                     solve_seconds=time.perf_counter() - started, model=self.model)
         if plan.status == "optimal":

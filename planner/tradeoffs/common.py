@@ -1,0 +1,79 @@
+"""What the frontier and the alternatives share: their refusals, and the shares and
+figures they read off a solved model."""
+
+from __future__ import annotations
+
+from ..instance.schema import Instance
+from ..results.tables import Values
+
+
+class TradeoffError(ValueError):
+    """The request cannot be answered as asked; the message says what to do instead."""
+
+
+def refuse_scenarios(inst: Instance, command: str) -> None:
+    """Trade-offs are computed on one plan, not on MODEL.md §5's cases."""
+    if inst.scenarios is not None:
+        raise TradeoffError(
+            f"planner {command} works on an instance without scenarios: the committed years of a "
+            "scenario instance make every case's share a different ratio. Remove the scenarios block "
+            "(or write one case's numbers into the instance) and run it on that; for the cases' spread, "
+            "use planner sweep or planner solve on each case.")
+
+
+def total_active(m, inst: Instance, t: int):
+    """Σ_q active[q,t]: the capacity a share is a share of."""
+    return sum(m.active_capacity[q, t] for q in inst.providers)
+
+
+def shares(m, inst: Instance, year: int, values: Values | None = None) -> dict[str, float | None]:
+    """Each provider's share of all active capacity in ``year`` in the solved model
+    (None when there is no capacity at all that year)."""
+    v = values or Values()
+    active = {p: v(m.active_capacity[p, year]) for p in inst.providers}
+    total = sum(active.values())
+    return {p: (a / total if total > 1e-12 else None) for p, a in active.items()}
+
+
+class Interrupts:
+    """While the points (or providers) are solved: Ctrl-C, SIGTERM and SIGHUP raise
+    KeyboardInterrupt and are remembered (``signum``), so the caller keeps what is
+    finished and ends with 128 + signum. HiGHS may report a stopped solve as an error
+    before Python raises the interrupt: :meth:`explains` tells such a failure apart.
+    In another thread than the main one (where Python runs handlers) nothing changes."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> "Interrupts":
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return self
+
+        def interrupt(signum, frame):
+            self.signum = self.signum or signum
+            raise KeyboardInterrupt
+
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            current = signal.getsignal(signum)
+            if current is signal.SIG_IGN or (name != "SIGINT" and current != signal.SIG_DFL):
+                continue
+            self._previous[signum] = signal.signal(signum, interrupt)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def explains(self, err: Exception) -> bool:
+        """Whether ``err`` (a failed solve) came from an interruption."""
+        return self.signum is not None
