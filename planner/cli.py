@@ -592,7 +592,7 @@ def frontier_command(
     result = _run_tradeoff(inst, instance, run, quiet)
     written = _write_tradeoff(result, write, target)
     typer.echo(_frontier_lines(result))
-    _say_written(result, written, f"{len(result.rows)} points", plans)
+    _say_written(result, written, _count(len(result.rows), "point"), plans)
 
 
 @app.command("alternatives")
@@ -634,7 +634,7 @@ def alternatives_command(
     result = _run_tradeoff(inst, instance, run, quiet)
     written = _write_tradeoff(result, write, target)
     typer.echo(_alternatives_lines(result))
-    _say_written(result, written, f"{len(result.rows)} providers", plans)
+    _say_written(result, written, _count(len(result.rows), "provider"), plans)
 
 
 def _refuse_folder(target: Path, files) -> None:
@@ -679,6 +679,10 @@ def _write_tradeoff(result, write, target: Path) -> Path:
     except KeyboardInterrupt as err:
         _err(str(err) if isinstance(err, ResultsInterrupted) else f"interrupted: {earlier_results_note(target)}")
         raise typer.Exit(128 + int(getattr(err, "signum", 2))) from None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _say_written(result, written: Path, what: str, plans: bool) -> None:

@@ -156,3 +156,42 @@ def test_committed_sweep_folder_is_complete(tmp_path, monkeypatch):
     (redrawn / "sweep.png").unlink()
     write_sweep_chart(redrawn)
     assert (redrawn / "sweep.png").read_bytes() == (folder / "sweep.png").read_bytes()
+
+
+#: The committed trade-off folders (README "The price of independence") and their commands.
+TRADEOFFS = {
+    "openai-2025-frontier": ["frontier", "instances/openai-2025.yaml", "--share", "stargate@2029-2030"],
+    "openai-2025-frontier-microsoft": ["frontier", "instances/openai-2025.yaml", "--share", "microsoft@2029-2030"],
+    "openai-2025-alternatives": ["alternatives", "instances/openai-2025.yaml", "--slack", "0.05"],
+}
+#: Fields of frontier.json / alternatives.json that differ from run to run.
+TRADEOFF_VOLATILE = {"seconds"}
+
+
+@pytest.mark.parametrize("name", sorted(TRADEOFFS))
+def test_committed_tradeoff_folders_are_what_the_commands_write(name, tmp_path, monkeypatch):
+    """results/openai-2025-frontier*/ and -alternatives/ hold exactly what the README's
+    commands and `planner report` write today: the table to 1e-6, the summary, the chart
+    and report.html (without its run time)."""
+    monkeypatch.chdir(ROOT)
+    command = TRADEOFFS[name]
+    folder, fresh = ROOT / "results" / name, tmp_path / name
+    hint = f"rerun: planner {' '.join(command)} --out results/{name} && planner report results/{name}"
+    runner = CliRunner()
+    result = runner.invoke(app, [*command, "--out", str(fresh), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["report", str(fresh)]).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in fresh.iterdir()), hint
+    table = next(p.name for p in fresh.iterdir() if p.suffix == ".csv")
+    assert_same_table(folder / table, pd.read_csv(fresh / table, keep_default_na=False, na_values=[""]), hint)
+    summary = table.replace(".csv", ".json")
+    want, got = (json.loads((f / summary).read_text()) for f in (fresh, folder))
+    assert want.keys() == got.keys(), hint
+    for key in want.keys() - TRADEOFF_VOLATILE:
+        same = pytest.approx(want[key], rel=1e-6, abs=1e-6) if isinstance(want[key], float) else want[key]
+        assert got[key] == same, f"{summary} {key} is stale; {hint}"
+    png = table.replace(".csv", ".png")
+    assert (folder / png).read_bytes() == (fresh / png).read_bytes(), f"{png} is stale; {hint}"
+    run_time = re.compile(r"(&quot;seconds&quot;: )[0-9.e+-]+|(\"seconds\": )[0-9.e+-]+")
+    html = [run_time.sub("…", (f / "report.html").read_text(encoding="utf-8")) for f in (folder, fresh)]
+    assert html[0] == html[1], f"report.html is stale; {hint}"

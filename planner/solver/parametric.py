@@ -23,6 +23,8 @@ walks the same expressions), so a variant's answer does not depend on which vari
 the same process solved before -- the sweep's output is the same with 1 job, 2 jobs or a
 Dask cluster (``tests/test_sweep.py``). Warm-starting from the previous variant's basis
 would save part of HiGHS's time but could pick another of several equally good plans.
+``planner frontier`` (whose points form one ordered path, not an unordered set) turns it
+on: ``warm`` starts each solve from the previous first stage's basis.
 
 What needs a fresh model instead (:class:`NotParametric`, and
 :func:`parametric_problem` says so before a sweep starts): a varied field the base
