@@ -190,3 +190,23 @@ def test_the_command_writes_the_folder_and_the_plans_pass_the_check(tmp_path):
     bad = runner.invoke(cli_app, ["alternatives", str(path), "--slack", "-1", "--out", str(out)])
     assert bad.exit_code == 2
     assert runner.invoke(cli_app, ["alternatives", "--help"]).exit_code == 0
+
+
+def test_alternatives_run_after_the_highs_pool_was_sized_by_another_solve():
+    """HiGHS sizes its thread pool once per process and refuses a later solve that asks
+    for another size ("Not Set"): the share LPs must run whatever the pool."""
+    from planner.model.lp import build_model
+    from planner.solver.highs import LinearProgram
+
+    highspy = pytest.importorskip("highspy")
+    highspy.Highs.resetThreadScheduler(True)
+    try:
+        other = highspy.Highs()
+        other.setOptionValue("output_flag", False)
+        other.setOptionValue("threads", 2)
+        other.passModel(LinearProgram(build_model(validate_instance(TOY))).highs.getLp())
+        other.run()
+        result = alternatives(validate_instance(TOY), 0.5)
+        assert rows_by_provider(result)["a"] == pytest.approx(BY_HAND["a"], abs=1e-7)
+    finally:
+        highspy.Highs.resetThreadScheduler(True)

@@ -46,8 +46,7 @@ class FractionalProgram:
                  extra: list[tuple[np.ndarray, float]] = ()):
         self.n = len(arrays.cost)
         rows, cols, vals, lower, upper = _transformed_rows(arrays, denominator, extra)
-        self.highs = new_highs()
-        self.highs.setOptionValue("threads", 1)
+        self.highs = new_highs()  # threads as the process's pool has them (HiGHS sizes it once)
         n = self.n + 1
         column_lower = np.append(np.where(arrays.column_lower == 0, 0.0, -INF), 0.0)
         column_upper = np.append(np.where(arrays.column_upper == 0, 0.0, INF), INF)
@@ -65,7 +64,7 @@ class FractionalProgram:
         sign = -1.0 if largest else 1.0
         cost = sign * np.append(np.asarray(n, dtype=np.float64), n0)
         self.highs.changeColsCost(self.n + 1, np.arange(self.n + 1, dtype=np.int32), cost)
-        self.highs.run()
+        self.highs.run_interruptibly()  # Ctrl-C stops a long solve at once
         status = self.highs.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverFailure("error", "the share's extreme was not found "
