@@ -192,6 +192,6 @@ def test_committed_tradeoff_folders_are_what_the_commands_write(name, tmp_path, 
         assert got[key] == same, f"{summary} {key} is stale; {hint}"
     png = table.replace(".csv", ".png")
     assert (folder / png).read_bytes() == (fresh / png).read_bytes(), f"{png} is stale; {hint}"
-    run_time = re.compile(r"(&quot;seconds&quot;: )[0-9.e+-]+|(\"seconds\": )[0-9.e+-]+")
+    run_time = re.compile(r"(&quot;seconds&quot;: )[0-9.e+-]+|(\"seconds\": )[0-9.e+-]+| in [0-9.]+ s\b")
     html = [run_time.sub("…", (f / "report.html").read_text(encoding="utf-8")) for f in (folder, fresh)]
     assert html[0] == html[1], f"report.html is stale; {hint}"
