@@ -650,10 +650,14 @@ def _refuse_folder(target: Path, files) -> None:
 def _run_tradeoff(inst, path: Path, run, quiet: bool):
     """Run a frontier or alternatives computation; exit 1/2/3 as ``solve`` does."""
     from .solver.highs import SolverFailure
-    from .tradeoffs.common import TradeoffError
+    from .tradeoffs.common import Interrupts, TradeoffError, signal_number
 
     try:
-        result = run(None if quiet else _err)
+        with Interrupts():  # SIGTERM and SIGHUP end it as Ctrl-C does, with one line
+            result = run(None if quiet else _err)
+    except KeyboardInterrupt as err:
+        _err("interrupted; nothing was written")
+        raise typer.Exit(128 + signal_number(err)) from None
     except TradeoffError as err:
         _err(f"error: {err}")
         raise typer.Exit(INVALID) from None

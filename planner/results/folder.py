@@ -53,6 +53,7 @@ def refusal(out: Path, files: tuple[str, ...] = PLANNER_FILES, folders: tuple[st
             return f"{out} exists and is not a folder"
         foreign = sorted(p.name for p in out.iterdir()
                          if not (_ours(p.name, files) or (p.name in folders and p.is_dir() and not p.is_symlink())))
+        foreign += [f"{name}/{inner}" for name in folders for inner in _foreign_in_plans(out / name)]
         if not foreign:
             parent = Path(os.path.abspath(out)).parent
             for folder in (out, parent):
@@ -65,6 +66,20 @@ def refusal(out: Path, files: tuple[str, ...] = PLANNER_FILES, folders: tuple[st
         more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
         return f"{out} holds files the planner did not write ({shown}{more}); choose another --out folder"
     return None
+
+
+def _foreign_in_plans(folder: Path) -> list[str]:
+    """What an allowed sub-folder (a trade-off folder's ``plans``) holds besides results
+    folders of the planner's own files: the swap would delete it with the folder."""
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    found = []
+    for plan in sorted(folder.iterdir()):
+        if not plan.is_dir() or plan.is_symlink():
+            found.append(plan.name)
+        else:
+            found.extend(f"{plan.name}/{p.name}" for p in sorted(plan.iterdir()) if not _ours(p.name))
+    return found
 
 
 def _ours(name: str, files: tuple[str, ...] = PLANNER_FILES) -> bool:

@@ -50,8 +50,11 @@ import numpy as np
 
 from ..instance.schema import Instance
 from ..results.files import ALTERNATIVES_COLUMNS, EXTREMES
-from .common import Interrupts, TradeoffError, refuse_scenarios, total_active
+from .common import Interrupted, Interrupts, TradeoffError, signal_number, refuse_scenarios, total_active
 
+#: The largest slack (1000 = within 100,000 % of the optimum): beyond, the bound is a
+#: number too large for the solver to hold as a row.
+MAX_SLACK = 1000.0
 #: A last year whose total active capacity can be this small has no share.
 NO_CAPACITY = 1e-9
 
@@ -108,8 +111,8 @@ def alternatives(
     that is not a fraction ≥ 0) and :class:`planner.solver.highs.SolverFailure`. Ctrl-C
     returns the providers finished (``complete`` False)."""
     refuse_scenarios(inst, "alternatives")
-    if not (isinstance(slack, (int, float)) and math.isfinite(slack) and slack >= 0):
-        raise TradeoffError(f"--slack {slack}: expected a fraction ≥ 0, e.g. 0.05 for 5 %")
+    if not (isinstance(slack, (int, float)) and math.isfinite(slack) and 0 <= slack <= MAX_SLACK):
+        raise TradeoffError(f"--slack {slack}: expected a fraction from 0 to {MAX_SLACK:g}, e.g. 0.05 for 5 %")
     say = progress or (lambda message: None)
     started = time.perf_counter()
     from ..solver.highs import solve
@@ -131,14 +134,14 @@ def alternatives(
                     row, extremes = space.ranges(p, plans)
                 except SolverFailure as err:
                     if stop.explains(err):
-                        raise KeyboardInterrupt from None
+                        raise Interrupted(stop.signum) from None
                     raise
                 result.rows.append(row)
                 result.plans.update({(p, name): plan for name, plan in extremes.items()})
                 say(f"{p}: share {_range(row['min_share'], row['max_share'], '.2%')}, "
                     f"spend {_range(row['min_spend'], row['max_spend'], ',.4f')}")
-        except KeyboardInterrupt:
-            result.complete, result.signum = False, stop.signum or 2
+        except KeyboardInterrupt as err:
+            result.complete, result.signum = False, signal_number(err, stop.signum or 2)
     result.meta.update(complete=result.complete, solves=space.solves, not_attained=space.not_attained,
                        seconds=time.perf_counter() - started)
     return result

@@ -35,6 +35,20 @@ def shares(m, inst: Instance, year: int, values: Values | None = None) -> dict[s
     return {p: (a / total if total > 1e-12 else None) for p, a in active.items()}
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP while a trade-off is computed; ``signum`` gives the exit
+    code 128 + signum."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def signal_number(err: BaseException, default: int = 2) -> int:
+    """The signal behind an interruption (2, Ctrl-C, when it does not say)."""
+    return getattr(err, "signum", None) or default
+
+
 class Interrupts:
     """While the points (or providers) are solved: Ctrl-C, SIGTERM and SIGHUP raise
     KeyboardInterrupt and are remembered (``signum``), so the caller keeps what is
@@ -55,7 +69,7 @@ class Interrupts:
 
         def interrupt(signum, frame):
             self.signum = self.signum or signum
-            raise KeyboardInterrupt
+            raise Interrupted(signum)
 
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             signum = getattr(signal, name, None)

@@ -44,12 +44,14 @@ import numpy as np
 
 from ..instance.schema import Instance
 from ..results.files import frontier_columns
-from .common import Interrupts, TradeoffError, refuse_scenarios, shares
+from .common import Interrupted, Interrupts, TradeoffError, signal_number, refuse_scenarios, shares
 
 #: How close the smallest cap with a plan is found (in share, 1e-4 = 0.01 point).
 TOLERANCE = 1e-4
 #: Points of the frontier by default.
 POINTS = 11
+#: The most points a frontier may have (their spacing is then far below TOLERANCE).
+MAX_POINTS = 100_000
 
 
 @dataclass
@@ -144,6 +146,8 @@ def frontier(
     refuse_scenarios(inst, "frontier")
     if points < 2:
         raise TradeoffError(f"--points {points}: a frontier needs at least 2 points")
+    if points > MAX_POINTS:
+        raise TradeoffError(f"--points {points} is more than {MAX_POINTS:,}")
     provider, years = parse_share(share, inst)
     say = progress or (lambda message: None)
     started = time.perf_counter()
@@ -169,15 +173,15 @@ def frontier(
                     row, plan = search.point(i, eps, plans)
                 except SolverFailure as err:
                     if stop.explains(err):
-                        raise KeyboardInterrupt from None
+                        raise Interrupted(stop.signum) from None
                     raise
                 result.rows.append(row)
                 if plan is not None:
                     result.plans.append(plan)
                 say(f"point {i + 1}/{len(grid)}: cap {eps:.2%}, objective {row['objective']:,.4f}, "
                     f"{row['cost_per_point']:,.4f} a point")
-        except KeyboardInterrupt:
-            result.complete, result.signum = False, stop.signum or 2
+        except KeyboardInterrupt as err:
+            result.complete, result.signum = False, signal_number(err, stop.signum or 2)
     result.meta.update(knee=knee(result.rows), complete=result.complete, solves=search.solves,
                        seconds=time.perf_counter() - started)
     return result
