@@ -173,7 +173,7 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
         _err(f"solver failure: {err}; no results written")
         return SOLVER_FAILED, f"solver failure ({err.status})"
     if plan.status == "infeasible":
-        _err(f"{inst.name}: infeasible: no plan satisfies every constraint; no results written.")
+        _err(infeasible_line(inst.name))
         if not quiet:
             _print_diagnosis(inst, time_limit)
         return INFEASIBLE, "infeasible"
@@ -211,6 +211,11 @@ def _solve_and_write(inst, target, objective, time_limit, quiet, report) -> tupl
                    f"open {_display_path(written / REPORT_HTML).rstrip(os.sep)}")
     money = inst.units.money
     return OPTIMAL, f"optimal, {plan.objective} = {plan.objective_value:,.4f} {money}"
+
+
+def infeasible_line(name: str) -> str:
+    """What every command says of an instance without a plan."""
+    return f"{name}: infeasible: no plan satisfies every constraint; no results written."
 
 
 def _print_diagnosis(inst, time_limit) -> None:
@@ -272,7 +277,7 @@ class ReportFormat(str, Enum):
 @app.command("report")
 @_interrupt_exits
 def report_command(
-    results_dir: Annotated[Path, typer.Argument(help="A results folder written by planner solve.", show_default=False)],
+    results_dir: Annotated[Path, typer.Argument(help="A results folder written by planner solve, or a frontier or alternatives folder.", show_default=False)],
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="html: report.html and the charts; png: only the charts.")
     ] = ReportFormat.html,
@@ -665,7 +670,7 @@ def _run_tradeoff(inst, path: Path, run, quiet: bool):
         _err(f"solver failure: {err}; nothing was written")
         raise typer.Exit(SOLVER_FAILED) from None
     if result.status != "optimal":
-        _err(f"{inst.name}: infeasible: no plan satisfies every constraint; nothing was written.")
+        _err(infeasible_line(inst.name))
         if not quiet:
             _print_diagnosis(inst, None)
         raise typer.Exit(INFEASIBLE)
@@ -674,6 +679,10 @@ def _run_tradeoff(inst, path: Path, run, quiet: bool):
 
 def _write_tradeoff(result, write, target: Path) -> Path:
     from .results.folder import ResultsError, ResultsInterrupted, earlier_results_note
+
+    if not result.rows:  # interrupted before the first point or provider was finished
+        _err("interrupted; nothing was written")
+        raise typer.Exit(128 + (result.signum or 2))
 
     try:
         return write(result)

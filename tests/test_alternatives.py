@@ -26,6 +26,7 @@ from planner.model.stochastic import first_stage_hold
 from planner.results.check import check_folder, check_tables
 from planner.results.files import ALTERNATIVES_COLUMNS, ALTERNATIVES_CSV, ALTERNATIVES_JSON, ALTERNATIVES_PNG, EXTREMES
 from planner.tradeoffs.alternatives import NearOptimal, alternatives, provider_spend, slack_bound
+from planner.solver.highs import solve as solve_plan
 from planner.tradeoffs.common import TradeoffError
 
 from .strategies import instances
@@ -210,3 +211,51 @@ def test_alternatives_run_after_the_highs_pool_was_sized_by_another_solve():
         assert rows_by_provider(result)["a"] == pytest.approx(BY_HAND["a"], abs=1e-7)
     finally:
         highspy.Highs.resetThreadScheduler(True)
+
+
+def test_extreme_plans_of_a_peak_instance_pay_what_take_or_pay_asks():
+    """For peak_cumulative_loss the peak alone leaves the years after it free to burn
+    money (a charge above take-or-pay's): the extreme plans run the second stage as
+    planner solve does, so the independent check (charge = max(spend, min_spend)) holds."""
+    from planner.instance.loading import load_document
+
+    data = dict(load_document(OPENAI).data, objective="peak_cumulative_loss")
+    inst = validate_instance(data)
+    result = alternatives(inst, 0.05, plans=True)
+    assert result.plans
+    for key, plan in result.plans.items():
+        assert check_tables(inst, plan.tables, plan.summary) == [], key
+        assert plan.objective_value <= first_stage_hold(result.meta["bound"]) + 1e-9
+        # the rest of the plan is what planner solve chooses for the same signings and builds
+        fixed = solve_plan(inst, fix=decisions(inst, plan.tables["procurement"]))
+        assert fixed.status == "optimal"
+        assert plan.summary["cumulative_loss"] == pytest.approx(fixed.summary["cumulative_loss"], rel=1e-7, abs=1e-7), key
+
+
+def decisions(inst, procurement) -> dict:
+    """Every signing and build of the plan whose procurement.csv this is (0 when absent),
+    as planner.solver.highs.solve's ``fix`` takes them."""
+    bought = {(r.provider, r.source, int(r.year)): float(r.capacity) for r in procurement.itertuples()}
+    fix = {}
+    for p, prov in inst.providers.items():
+        for k in prov.contracts:
+            for s in inst.signing_years(p, k):
+                fix[("c", p, k, s)] = bought.get((p, k, s), 0.0)
+        if prov.build is not None:
+            for s in inst.year_list:
+                fix[("b", p, s)] = bought.get((p, "build", s), 0.0)
+    return fix
+
+
+def test_an_interruption_before_the_first_provider_writes_nothing(tmp_path, monkeypatch):
+    from planner.tradeoffs import alternatives as module
+
+    def interrupted(self, p, keep):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module.NearOptimal, "ranges", interrupted)
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(TOY))
+    result = CliRunner().invoke(cli_app, ["alternatives", str(path), "--slack", "0.5", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 130 and "interrupted; nothing was written" in result.output
+    assert not (tmp_path / "a").exists()

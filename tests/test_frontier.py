@@ -224,3 +224,31 @@ def test_the_command_exit_codes(tmp_path):
     refused = runner.invoke(cli_app, ["frontier", str(OPENAI), "--share", "stargate", "--out", str(foreign)])
     assert refused.exit_code == 2 and "did not write" in refused.output
     assert (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_provider_names_with_at_signs_and_dots(tmp_path):
+    """A provider named ``b@y`` is addressed whole (and ``b@y@2026`` caps its 2026); one
+    named ``a.x`` cannot be a dotted path: refused with what to do, never a crash."""
+    data = json.loads(json.dumps(TOY))
+    data["providers"]["b@y"] = data["providers"].pop("b")
+    inst = validate_instance(data)
+    assert parse_share("b@y", inst) == ("b@y", [2025, 2026])
+    assert parse_share("b@y@2026", inst) == ("b@y", [2026])
+    dotted = json.loads(json.dumps(TOY))
+    dotted["providers"]["a.x"] = dotted["providers"].pop("a")
+    with pytest.raises(TradeoffError, match="holds a '.'"):
+        frontier(validate_instance(dotted), "a.x")
+
+
+def test_an_interruption_before_the_first_point_writes_nothing(tmp_path, monkeypatch):
+    from planner.tradeoffs import frontier as module
+
+    def interrupted(self, i, eps, plan):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module.CapSearch, "point", interrupted)
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(TOY))
+    result = CliRunner().invoke(cli_app, ["frontier", str(path), "--share", "a", "--out", str(tmp_path / "f")])
+    assert result.exit_code == 130 and "interrupted; nothing was written" in result.output
+    assert not (tmp_path / "f").exists()

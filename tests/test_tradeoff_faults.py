@@ -318,5 +318,5 @@ def test_an_infeasible_instance_is_exit_1_and_writes_nothing(tmp_path, command):
     name, *options = command
     code, stdout, err = run(name, path, *options, "--out", out)
     assert code == 1, err
-    assert "two: infeasible: no plan satisfies every constraint; nothing was written." in err.splitlines()
+    assert "two: infeasible: no plan satisfies every constraint; no results written." in err.splitlines()
     assert not out.exists() and hidden_beside(out) == []

@@ -25,9 +25,9 @@ import numpy as np
 
 from .highs import INF, LPArrays, SolverFailure, new_highs
 
-#: A solution whose t is at most this (relative to the largest t seen) is a ray: the
-#: extreme is approached, not attained.
-RAY = 1e-12
+#: A solution whose t is at most this relative to its largest |y| (and to 1) is a ray:
+#: the extreme is approached, not attained (x = y/t would be numerically meaningless).
+RAY = 1e-9
 
 
 @dataclass
@@ -56,23 +56,28 @@ class FractionalProgram:
             n, len(lower), len(order), 2, 1, 0.0, np.zeros(n), column_lower, column_upper, lower, upper,
             starts, cols[order].astype(np.int32), vals[order], np.zeros(n, dtype=np.int32))
 
-    def extreme(self, numerator: tuple[np.ndarray, float], largest: bool) -> Extreme:
-        """The largest (or smallest) ``N/D``; raises SolverFailure when HiGHS fails."""
+    def extreme(self, numerator: tuple[np.ndarray, float], largest: bool, time_limit: float | None = None) -> Extreme:
+        """The largest (or smallest) ``N/D``; raises SolverFailure when HiGHS stops
+        without it (``time_limit`` seconds, or numerical trouble)."""
         import highspy
 
         n, n0 = numerator
         sign = -1.0 if largest else 1.0
         cost = sign * np.append(np.asarray(n, dtype=np.float64), n0)
         self.highs.changeColsCost(self.n + 1, np.arange(self.n + 1, dtype=np.int32), cost)
+        self.highs.setOptionValue("time_limit", INF if time_limit is None else max(time_limit, 0.0))
         self.highs.run_interruptibly()  # Ctrl-C stops a long solve at once
         status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            raise SolverFailure("time_limit", f"the solver reached the time limit of {time_limit} s on a share's extreme")
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverFailure("error", "the share's extreme was not found "
                                 f"({self.highs.modelStatusToString(status)})")
         solution = np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
         y, t = solution[:-1], float(solution[-1])
         value = sign * float(self.highs.getInfo().objective_function_value)
-        return Extreme(value, y / t if t > RAY else None)
+        attained = t > RAY * max(1.0, float(np.max(np.abs(y), initial=0.0)))
+        return Extreme(value, y / t if attained else None)
 
 
 def _transformed_rows(a: LPArrays, denominator, extra):

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import highspy
@@ -360,6 +361,33 @@ class LinearProgram:
         """Add the row ``lower ≤ coefficients·x ≤ upper`` (dense coefficients by column)."""
         index = np.flatnonzero(coefficients).astype(np.int32)
         self.highs.addRow(lower, upper, len(index), index, coefficients[index].astype(np.float64))
+
+    def solution(self) -> np.ndarray:
+        """The column values of the last solve."""
+        return np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
+
+    @contextmanager
+    def columns_fixed(self, columns: np.ndarray, values: np.ndarray):
+        """Within the block, the ``columns`` are fixed at ``values``; then their bounds
+        are the LP's own again."""
+        columns = np.asarray(columns, dtype=np.int32)
+        self.highs.changeColsBounds(len(columns), columns, np.asarray(values, dtype=np.float64),
+                                    np.asarray(values, dtype=np.float64))
+        try:
+            yield
+        finally:
+            a = self.arrays
+            self.highs.changeColsBounds(len(columns), columns, a.column_lower[columns], a.column_upper[columns])
+
+    @contextmanager
+    def row_added(self, lower: float, coefficients: np.ndarray, upper: float):
+        """Within the block, the LP has the row ``lower ≤ coefficients·x ≤ upper`` last."""
+        self.add_row(lower, coefficients, upper)
+        row = self.highs.getNumRow() - 1
+        try:
+            yield
+        finally:
+            self.highs.deleteRows(1, np.array([row], dtype=np.int32))
 
     def set_objective(self, cost: np.ndarray, offset: float = 0.0) -> None:
         """Minimise ``cost·x + offset`` from now on (the rows and the basis stay)."""

@@ -50,13 +50,12 @@ import numpy as np
 
 from ..instance.schema import Instance
 from ..results.files import ALTERNATIVES_COLUMNS, EXTREMES
-from .common import Interrupted, Interrupts, TradeoffError, signal_number, refuse_scenarios, total_active
+from ..model.lp import total_active
+from .common import NO_CAPACITY, Interrupted, Interrupts, TradeoffError, refuse_scenarios, signal_number, table_share
 
 #: The largest slack (1000 = within 100,000 % of the optimum): beyond, the bound is a
 #: number too large for the solver to hold as a row.
 MAX_SLACK = 1000.0
-#: A last year whose total active capacity can be this small has no share.
-NO_CAPACITY = 1e-9
 
 
 
@@ -166,7 +165,7 @@ class NearOptimal:
         self.not_attained: list[list[str]] = []
         self.lp.add_row(-INF, self.cost, first_stage_hold(bound) - self.offset)
         self.last = inst.year_list[-1]
-        self.total = self.lp.linear_form(total_active(self.model, inst, self.last))
+        self.total = self.lp.linear_form(total_active(self.model, self.last))
         self.no_share = self.least_total() <= NO_CAPACITY
 
     def minimise(self, form: tuple[np.ndarray, float], sign: float = 1.0) -> tuple[float, np.ndarray]:
@@ -180,7 +179,7 @@ class NearOptimal:
         status, _ = run_lp(self.lp, self.time_limit, time.perf_counter())
         if status != "optimal":
             raise SolverFailure("error", "a plan within the slack was lost (the LP is numerically hard)")
-        x = np.asarray(self.lp.highs.getSolution().col_value, dtype=np.float64)
+        x = self.lp.solution()
         return float(coefficients @ x + constant), x
 
     def least_total(self) -> float:
@@ -218,14 +217,11 @@ class NearOptimal:
             hold = (self.cost, first_stage_hold(self.bound) - self.offset)
             self.fractional = FractionalProgram(self.lp.arrays, self.total, [hold])
         self.solves += 1
-        extreme = self.fractional.extreme(active, largest)
+        extreme = self.fractional.extreme(active, largest, self.time_limit)
         return min(max(extreme.value, 0.0), 1.0), extreme.x
 
     def optimum_share(self, p: str) -> float | None:
-        capacity = self.base.tables["capacity"]
-        rows = capacity[capacity["year"] == self.last]
-        total = float(rows["active"].sum())
-        return float(rows.loc[rows["provider"] == p, "active"].sum()) / total if total > NO_CAPACITY else None
+        return table_share(self.base.tables["capacity"], p, self.last)
 
     def optimum_spend(self, p: str) -> float:
         from ..results.tables import Values
@@ -242,23 +238,18 @@ class NearOptimal:
         the least cost: the same shares and spend, an objective no higher. No shadow
         prices: this LP's duals price the slack and the kept decisions, not the
         instance's limits."""
+        from ..model.stochastic import first_stage_hold, needs_second_stage
         from ..results.summary import make_summary, plan_figures
         from ..results.tables import Plan, make_tables
-        from ..solver.highs import run_lp, solver_name
+        from ..solver.highs import INF, solver_name
 
         kept = self.decision_columns()
-        a, highs = self.lp.arrays, self.lp.highs
-        highs.changeColsBounds(len(kept), kept, x[kept], x[kept])
-        self.lp.set_objective(self.cost, self.offset)
-        try:
-            self.solves += 1
-            status, _ = run_lp(self.lp, self.time_limit, time.perf_counter())
-        finally:
-            highs.changeColsBounds(len(kept), kept, a.column_lower[kept], a.column_upper[kept])
-        if status != "optimal":
-            from ..solver.highs import SolverFailure
-
-            raise SolverFailure("error", "the plan of an extreme was lost (the LP is numerically hard)")
+        with self.lp.columns_fixed(kept, x[kept]):
+            self.lp.set_objective(self.cost, self.offset)
+            first = self.minimise((self.cost, self.offset))[0]
+            if needs_second_stage(self.inst, self.objective_name):  # as planner solve: the peak, then the rest
+                with self.lp.row_added(-INF, self.cost, first_stage_hold(first) - self.offset):
+                    self.minimise(self.lp.linear_form(self.model.discounted_loss))
         plan = Plan(instance=self.inst, objective=self.objective_name, status="optimal", solve_seconds=0.0,
                     model=self.model)
         plan.tables = make_tables(self.model, self.inst)

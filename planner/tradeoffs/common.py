@@ -6,6 +6,9 @@ from __future__ import annotations
 from ..instance.schema import Instance
 from ..results.tables import Values
 
+#: A year whose total active capacity is at most this has no share.
+NO_CAPACITY = 1e-9
+
 
 class TradeoffError(ValueError):
     """The request cannot be answered as asked; the message says what to do instead."""
@@ -21,18 +24,29 @@ def refuse_scenarios(inst: Instance, command: str) -> None:
             "use planner sweep or planner solve on each case.")
 
 
-def total_active(m, inst: Instance, t: int):
-    """Σ_q active[q,t]: the capacity a share is a share of."""
-    return sum(m.active_capacity[q, t] for q in inst.providers)
-
-
 def shares(m, inst: Instance, year: int, values: Values | None = None) -> dict[str, float | None]:
     """Each provider's share of all active capacity in ``year`` in the solved model
     (None when there is no capacity at all that year)."""
     v = values or Values()
     active = {p: v(m.active_capacity[p, year]) for p in inst.providers}
     total = sum(active.values())
-    return {p: (a / total if total > 1e-12 else None) for p, a in active.items()}
+    return {p: (a / total if total > NO_CAPACITY else None) for p, a in active.items()}
+
+
+def table_share(capacity, provider: str, year: int) -> float | None:
+    """The provider's share of active capacity in ``year`` from capacity.csv's rows (None
+    when there is no capacity that year), as :func:`shares` reads it off the model."""
+    rows = capacity[capacity["year"] == year]
+    total = float(rows["active"].sum())
+    mine = float(rows.loc[rows["provider"] == provider, "active"].sum())
+    return mine / total if total > NO_CAPACITY else None
+
+
+def refuse_dotted(provider: str, command: str) -> None:
+    """The cap and the varied fields are addressed by dotted paths (MODEL.md §5's)."""
+    if "." in provider:
+        raise TradeoffError(f"planner {command} cannot address the provider {provider!r}: its name holds a '.'; "
+                            "rename it in the instance (e.g. with '_') and run it again")
 
 
 class Interrupted(KeyboardInterrupt):

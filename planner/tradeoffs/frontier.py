@@ -43,8 +43,12 @@ from typing import Callable
 import numpy as np
 
 from ..instance.schema import Instance
+from ..report.style import year_list
 from ..results.files import frontier_columns
-from .common import Interrupted, Interrupts, TradeoffError, signal_number, refuse_scenarios, shares
+from .common import (
+    Interrupted, Interrupts, TradeoffError, refuse_dotted, refuse_scenarios, shares, signal_number, table_share,
+)
+from ..model.lp import total_active
 
 #: How close the smallest cap with a plan is found (in share, 1e-4 = 0.01 point).
 TOLERANCE = 1e-4
@@ -80,7 +84,9 @@ class Frontier:
 def parse_share(text: str, inst: Instance) -> tuple[str, list[int]]:
     """``PROVIDER[@YEARS]`` (``stargate@2029-2030``, ``microsoft@2030``, ``stargate``):
     the provider and the capped years (all planning years without ``@``)."""
-    provider, at, years_text = text.partition("@")
+    provider, at, years_text = (text, "", "") if text in inst.providers else text.rpartition("@")
+    if not at:
+        provider = text
     if provider not in inst.providers:
         known = ", ".join(inst.providers)
         raise TradeoffError(f"--share {text!r}: unknown provider {provider!r} (the instance has {known})")
@@ -149,6 +155,7 @@ def frontier(
     if points > MAX_POINTS:
         raise TradeoffError(f"--points {points} is more than {MAX_POINTS:,}")
     provider, years = parse_share(share, inst)
+    refuse_dotted(provider, "frontier")
     say = progress or (lambda message: None)
     started = time.perf_counter()
     from ..solver.highs import solve
@@ -158,11 +165,12 @@ def frontier(
     if base.status != "optimal":
         return result
     search = CapSearch(inst, provider, years, time_limit, base)
-    say(f"the optimal plan's largest {provider} share in {_years_text(years)} is {search.optimum_share:.2%}; "
+    say(f"the optimal plan's largest {provider} share in {year_list(years)} is {search.optimum_share:.2%}; "
         "finding the smallest cap with a plan...")
     smallest = search.smallest_cap()
     grid = _grid(search.optimum_share, smallest, points)
-    say(f"the smallest cap with a plan is {smallest:.2%} ({search.solves} solves); solving {len(grid)} points...")
+    say(f"the smallest cap with a plan is {smallest:.2%} ({search.solves} solves); solving {len(grid)} "
+        f"point{'' if len(grid) == 1 else 's'}...")
     result.meta = search.meta(points, smallest, started)
     from ..solver.highs import SolverFailure
 
@@ -196,7 +204,7 @@ class CapSearch:
         self.inst, self.provider, self.years, self.time_limit = inst, provider, years, time_limit
         self.caps = Caps(inst, provider, years)
         capacity = base.tables["capacity"]
-        self.optimum_share = max(_share_in(capacity, provider, t) for t in years)
+        self.optimum_share = max(table_share(capacity, provider, t) or 0.0 for t in years)
         self.objective_value = base.objective_value
         self.program = ParametricProgram(with_caps(inst, provider, self.caps.at(1.0)), [share_path(provider)])
         self.program.warm = True
@@ -233,8 +241,10 @@ class CapSearch:
             value = full.objective_value if full.status == "optimal" else None
             outcome = self.program.outcome(value) if value is not None else {"status": full.status}
         if outcome["status"] != "optimal":
-            raise TradeoffError(f"the cap {eps:.6f} has no plan although a smaller one has: the LP is "
-                                "numerically hard; try fewer points")
+            from ..solver.highs import SolverFailure
+
+            raise SolverFailure("error", f"the cap {eps:.6f} has no plan although a smaller one has "
+                                "(the LP is numerically hard)")
         m = self.program.model
         last = self.years[-1]
         price = self.shadow_price(eps)
@@ -252,7 +262,7 @@ class CapSearch:
         m, duals, v = self.program.model, self.program.raw_duals, Values()
         total = 0.0
         for t in self.caps.binding_years(eps):
-            capacity = sum(v(m.active_capacity[q, t]) for q in self.inst.providers)
+            capacity = v(total_active(m, t))
             total -= duals.get(m.max_share[self.provider, t], 0.0) * capacity
         return total + 0.0 if abs(total) > 1e-9 else 0.0
 
@@ -266,14 +276,6 @@ class CapSearch:
             "units": {"money": inst.units.money, "capacity": inst.units.capacity},
             "providers": list(inst.providers), "solves": self.solves, "seconds": time.perf_counter() - started,
         }
-
-
-def _share_in(capacity, provider: str, year: int) -> float:
-    """The provider's share of active capacity in ``year`` from capacity.csv's rows."""
-    rows = capacity[capacity["year"] == year]
-    total = float(rows["active"].sum())
-    mine = float(rows.loc[rows["provider"] == provider, "active"].sum())
-    return mine / total if total > 1e-12 else 0.0
 
 
 def _grid(loosest: float, tightest: float, points: int) -> list[float]:
@@ -297,7 +299,3 @@ def knee(rows: list[dict]) -> int | None:
     gap = (x[0] - x) / span_x - (y - y[0]) / span_y  # above 0: below the chord
     i = int(np.argmax(gap[1:-1])) + 1
     return int(rows[i]["point"]) if gap[i] > 1e-9 else None
-
-
-def _years_text(years: list[int]) -> str:
-    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
