@@ -16,7 +16,8 @@ Decision variables
 
 Expressions
     ``owned_capacity``, ``contracted_capacity``, ``active_capacity`` (the spec's
-    ``owned``, ``contracted``, ``active``; Pyomo reserves ``active``), ``spend``, ``served``, ``revenue``,
+    ``owned``, ``contracted``, ``active``; Pyomo reserves ``active``), ``total_active`` (§2's
+    ``Σ_q active[q,t]``, the shares' base), ``spend``, ``served``, ``revenue``,
     ``compute_cost``, ``capex``, ``capex_expense``, ``interest``, ``loss``,
     ``cumulative_loss``, ``discounted_loss``.
 
@@ -40,6 +41,11 @@ Speed
     expressions (:func:`linear`), so building takes time in proportion to the LP's
     non-zeros. The terms keep the order of the plain ``sum(...)`` they replace, so the LP
     handed to the solver is the same, column for column (``tests/test_performance_equivalence.py``).
+
+    A sum that several rows share is a named expression, which the hand-off's compiler
+    (:class:`planner.solver.highs.LinearProgram`) walks once and reuses: ``total_active[t]``
+    is in every share row of year ``t``, written inline it was walked again for each
+    (half of the shares' hand-off time).
 """
 
 from __future__ import annotations
@@ -329,6 +335,9 @@ def add_expressions(m, inst: Instance) -> None:
         rule=lambda m, p, t: providers[p].existing[t] + m.contracted_capacity[p, t] + m.owned_capacity[p, t],
         doc="active[p,t] = existing + contracted + owned",
     )
+    m.total_active = pyo.Expression(
+        m.T, rule=lambda m, t: sum(m.active_capacity[q, t] for q in m.P), doc="Σ_q active[q,t] (the shares' base)"
+    )
     m.spend = pyo.Expression(m.P, m.T, rule=spend, doc="existing cost + contract prices + upfront")
     m.served = pyo.Expression(m.W, m.T, rule=served, doc="compute served: Σ_p efficiency·u")
     m.revenue = pyo.Expression(
@@ -449,8 +458,10 @@ def add_minimum_capacity(m, inst: Instance) -> None:
 
 
 def total_active(m, t):
-    """Σ_q active[q,t], the capacity of every provider (the shares' base)."""
-    return sum(m.active_capacity[q, t] for q in m.P)
+    """Σ_q active[q,t], the capacity of every provider (the shares' base): the named
+    expression ``total_active[t]``, or the sum itself on a model without it."""
+    named = m.component("total_active")
+    return named[t] if named is not None else sum(m.active_capacity[q, t] for q in m.P)
 
 
 def add_min_share(m, inst: Instance) -> None:

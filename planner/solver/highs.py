@@ -11,7 +11,9 @@ the LP; what reaches HiGHS is compiled from it by Pyomo's linear compiler
 (``pyomo.repn.linear.LinearRepnVisitor``, the engine of Pyomo's LP, NL and
 standard-form writers), which walks each named expression once and reuses it in every
 row that refers to it. Rows and columns go to HiGHS in one ``passModel`` call, as
-arrays. Measured against the alternatives Pyomo offers (``benchmarks/scale.py
+arrays. What the compiler does per non-zero beyond that walk is done once for the
+whole matrix, by numpy: the variables' ids become column numbers, and coefficients
+that cancel to zero are dropped (Pyomo's compiler scanned every row for them). Measured against the alternatives Pyomo offers (``benchmarks/scale.py
 --handoff``, README "Performance"): Pyomo's persistent ``contrib.solver`` HiGHS
 interface and ``appsi_highs`` walk every row twice (once to collect its variables and
 named expressions for later updates, once for its coefficients), re-reading every named
@@ -133,10 +135,19 @@ class _Columns:
         self.index: dict[int, int] = {}  # id(VarData) -> column
 
     def add(self, var) -> None:
+        # Pyomo's compiler calls this only for a variable not yet in var_map
         key = id(var)
-        if key not in self.index:
-            self.index[key] = len(self.index)
-            self.var_map[key] = var
+        self.index[key] = len(self.var_map)
+        self.var_map[key] = var
+
+
+class _RowVisitor(LinearRepnVisitor):
+    """Pyomo's linear compiler, leaving the zero coefficients of a compiled expression in
+    place: :meth:`LinearProgram._compile_rows` drops them from the whole matrix at once,
+    and a cost vector holds zeros anyway."""
+
+    def _filter_zeros(self, ans) -> None:
+        pass
 
 
 @dataclass
@@ -178,7 +189,7 @@ class LinearProgram:
     def _compile(self, model) -> None:
         self.model = model
         self._recorder = _Columns()
-        self._visitor = LinearRepnVisitor({}, var_recorder=self._recorder)
+        self._visitor = _RowVisitor({}, var_recorder=self._recorder)
         self.columns: list = []
         self.rows: list = []
         self.row_of: dict = {}
@@ -228,22 +239,42 @@ class LinearProgram:
         return objectives[0]
 
     def _compile_rows(self, constraints: list):
-        """The rows of ``constraints`` as arrays: bounds and the row-wise matrix."""
-        walk, column = self._visitor.walk_expression, self._recorder.index
+        """The rows of ``constraints`` as arrays: bounds and the row-wise matrix.
+
+        As :func:`compile_row` for each constraint, with the zero coefficients (a
+        coefficient that cancels out) dropped once for the whole matrix, by numpy, where
+        Pyomo's compiler would scan every row's terms for them (``_RowVisitor``)."""
+        walk = self._visitor.walk_expression
         row_lower, row_upper = array("d"), array("d")
-        # machine numbers, not Python objects: a million non-zeros take 12 MB, not 70
+        # machine numbers, not Python objects: a million non-zeros take 12 MB, not 70;
+        # ``index`` holds the variables' ids until all are columns (mapped by numpy below)
         starts, index, value = array("q"), array("q"), array("d")
         for con in constraints:
-            lower, upper, columns, coefficients = compile_row(con, walk, column)
+            lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
+            repn = walk(body)
+            if repn.nonlinear is not None:
+                raise ValueError(f"{con.name} is not linear")
+            constant, linear = repn.constant, repn.linear
             starts.append(len(index))
-            index.extend(columns)
-            value.extend(coefficients)
-            row_lower.append(lower)
-            row_upper.append(upper)
+            index.extend(linear)
+            value.extend(linear.values())
+            row_lower.append(-INF if lb is None else lb - constant)
+            row_upper.append(INF if ub is None else ub - constant)
             self.row_of[con] = len(self.rows)
             self.rows.append(con)
+        starts, index, value = _drop_zeros(np.asarray(starts, dtype=np.int64), self._columns_of(index),
+                                           np.asarray(value, dtype=np.float64))
         return (np.asarray(row_lower, dtype=np.float64), np.asarray(row_upper, dtype=np.float64),
                 starts, index, value)
+
+    def _columns_of(self, ids) -> np.ndarray:
+        """The columns of the variables whose ``id`` are ``ids`` (all recorded), at once."""
+        column = self._recorder.index
+        known = np.fromiter(column.keys(), dtype=np.int64, count=len(column))
+        order = np.argsort(known)
+        ids = np.asarray(ids, dtype=np.int64)
+        at = np.searchsorted(known[order], ids)
+        return np.fromiter(column.values(), dtype=np.int64, count=len(column))[order][at]
 
     def _compile_objective(self, objective) -> tuple[dict[int, float], float]:
         repn = self._visitor.walk_expression(objective.expr)
@@ -256,10 +287,22 @@ class LinearProgram:
     def _bounds(columns: list) -> tuple[np.ndarray, np.ndarray]:
         lower = np.empty(len(columns))
         upper = np.empty(len(columns))
+        unbounded = {}  # id(domain) -> whether the domain adds no bound (Reals)
         for j, var in enumerate(columns):
-            lb, ub = var.bounds
-            lower[j] = -INF if lb is None else lb
-            upper[j] = INF if ub is None else ub
+            lb, ub, domain = var._lb, var._ub, var._domain
+            free = unbounded.get(id(domain))
+            if free is None:
+                free = unbounded[id(domain)] = domain.bounds() == (None, None)
+            # the common case, a number or nothing on a real variable, read directly;
+            # anything else (a Param, an infinite number, an integer domain) as Pyomo says
+            if free and (lb is None or (lb.__class__ in _FINITE and -INF < lb < INF)) and (
+                    ub is None or (ub.__class__ in _FINITE and -INF < ub < INF)):
+                lower[j] = -INF if lb is None else lb
+                upper[j] = INF if ub is None else ub
+            else:
+                lb, ub = var.bounds
+                lower[j] = -INF if lb is None else lb
+                upper[j] = INF if ub is None else ub
         return lower, upper
 
     def sync(self) -> None:
@@ -439,6 +482,18 @@ def compile_row(con, walk, column: dict) -> tuple[float, float, list[int], list[
     constant = repn.constant
     return (-INF if lb is None else lb - constant, INF if ub is None else ub - constant,
             list(map(column.__getitem__, repn.linear)), list(repn.linear.values()))
+
+
+def _drop_zeros(starts: np.ndarray, index: np.ndarray, value: np.ndarray):
+    """The row-wise matrix (``starts`` one per row) without its zero values."""
+    keep = value != 0  # NaN is kept, as Pyomo keeps it
+    if keep.all():
+        return starts, index, value
+    dropped = np.concatenate(([0], np.cumsum(~keep)))
+    return starts - dropped[starts], index[keep], value[keep]
+
+
+_FINITE = {int, float}
 
 
 def cost_vector(cost: dict[int, float], n: int) -> np.ndarray:
