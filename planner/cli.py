@@ -888,6 +888,24 @@ def main() -> None:
     """Console entry point: run the app; never show a traceback for a failure."""
     import signal
 
+    try:
+        _main()
+    except KeyboardInterrupt as late:
+        # a Ctrl-C in the instant between the command's end (SystemExit) and the handler
+        # below ignoring further ones: the command was over, so its exit stands
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        ended = late.__context__
+        if not isinstance(ended, SystemExit):
+            _err("interrupted; no results were written")
+            sys.exit(130)
+        if _typer_caught_an_interrupt(ended):
+            _err("interrupted; nothing was written")
+        raise ended from None
+
+
+def _main() -> None:
+    import signal
+
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _note_interrupt)
         # Pyomo logs "Constructing component ... failed: KeyboardInterrupt" before passing

@@ -336,3 +336,18 @@ def test_real_ctrl_c_at_early_moments_is_one_line_and_130(tmp_path, command):
         if process.returncode in (0, 1):
             continue  # finished before the signal
         assert_one_interrupt_line(done)
+
+
+def test_a_ctrl_c_as_the_command_ends_keeps_its_exit_code(tmp_path):
+    """A Ctrl-C in the instant after a command ended (its SystemExit is being handled,
+    before further ones are ignored) must not turn into a traceback: the command's exit
+    stands. The instant is made to happen: the handler's last step raises the interrupt."""
+    code = ("import sys, planner.cli as c\n"
+            "def late():\n    raise KeyboardInterrupt\n"
+            "c.gc.freeze = late\n"
+            f"sys.argv = ['planner', 'validate', {str(INSTANCES / 'toy.yaml')!r}]\n"
+            "c.main()\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=ENV, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
