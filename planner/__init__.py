@@ -76,6 +76,15 @@ def _loaded(instance):
     return instance if isinstance(instance, Instance) else load_instance(instance)
 
 
+def _table(result):
+    """A trade-off's table with its JSON's fields in ``attrs``; ValueError without a plan."""
+    if result.status != "optimal":
+        raise ValueError(f"the instance is {result.status}: planner.diagnose tells why")
+    table = result.table
+    table.attrs.update(result.meta)
+    return table
+
+
 def frontier(instance, share: str, points: int = 11, time_limit: float | None = None):
     """The price of independence (``planner frontier``): one row per cap on ``share``'s
     provider (``"stargate@2029-2030"``), as frontier.csv; ``table.attrs`` holds
@@ -84,12 +93,7 @@ def frontier(instance, share: str, points: int = 11, time_limit: float | None = 
     ValueError when the instance has no plan."""
     from .tradeoffs.frontier import frontier as _frontier
 
-    result = _frontier(_loaded(instance), share, points=points, time_limit=time_limit)
-    if result.status != "optimal":
-        raise ValueError(f"the instance is {result.status}: planner.diagnose tells why")
-    table = result.table
-    table.attrs.update(result.meta)
-    return table
+    return _table(_frontier(_loaded(instance), share, points=points, time_limit=time_limit))
 
 
 def alternatives(instance, slack: float, time_limit: float | None = None):
@@ -98,9 +102,4 @@ def alternatives(instance, slack: float, time_limit: float | None = None):
     within ``slack`` of the optimum); ``table.attrs`` holds alternatives.json's fields."""
     from .tradeoffs.alternatives import alternatives as _alternatives
 
-    result = _alternatives(_loaded(instance), slack, time_limit=time_limit)
-    if result.status != "optimal":
-        raise ValueError(f"the instance is {result.status}: planner.diagnose tells why")
-    table = result.table
-    table.attrs.update(result.meta)
-    return table
+    return _table(_alternatives(_loaded(instance), slack, time_limit=time_limit))

@@ -711,9 +711,9 @@ def _frontier_lines(result) -> str:
     meta = result.meta
     money = meta["units"]["money"]
     base = meta["objective_value"]
-    years = meta["years"]
-    span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
-    lines = [f"{meta['provider']}'s share capped in {span} ({meta['objective']}, {money}):",
+    from .report.style import year_list
+
+    lines = [f"{meta['provider']}'s share capped in {year_list(meta['years'])} ({meta['objective']}, {money}):",
              f"{'cap':>8} {'objective':>14} {'+ vs optimum':>14} {'per point':>11}"]
     for row in result.rows:
         mark = "  knee" if row["point"] == meta.get("knee") else ""

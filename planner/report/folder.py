@@ -127,18 +127,25 @@ def load_results(results_dir: str | Path, case: str | None = None) -> Results:
     return results
 
 
-def _read_summary(path: Path) -> dict[str, Any]:
-    """summary.json, checked: the keys the report needs, an optimal plan, years and objective as numbers."""
+def read_json_object(path: Path, folder_kind: str = "results") -> dict[str, Any]:
+    """The JSON object at ``path`` (a ``folder_kind`` folder's summary); a missing,
+    unreadable or malformed file is a :class:`ReportError` naming it."""
     if not path.is_file():
-        raise ReportError(f"{path} is missing: not a complete results folder")
+        raise ReportError(f"{path} is missing: not a complete {folder_kind} folder")
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
+        found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
         raise ReportError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
     except json.JSONDecodeError as err:
         raise ReportError(f"{path} is not valid JSON (line {err.lineno}: {err.msg})") from None
-    if not isinstance(summary, dict):
+    if not isinstance(found, dict):
         raise ReportError(f"{path} does not hold a JSON object")
+    return found
+
+
+def _read_summary(path: Path) -> dict[str, Any]:
+    """summary.json, checked: the keys the report needs, an optimal plan, years and objective as numbers."""
+    summary = read_json_object(path)
     for key in _SUMMARY_KEYS:
         if key not in summary:
             raise ReportError(f"{path} has no {key!r}")
@@ -163,7 +170,7 @@ def _read_summary(path: Path) -> dict[str, Any]:
 def _read_table(path: Path, scenario: bool | None = None):
     """Read (:func:`planner.results.files.read_table`) and check a table; ``scenario``:
     whether it must have a ``case`` column (None: either way, as duals.csv)."""
-    frame = _parse(path, scenario)
+    frame = read_csv_table(path, scenario)
     missing = [c for c in _NEEDED[path.name] if c not in frame.columns]
     if missing:
         raise ReportError(f"{path} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
@@ -173,12 +180,13 @@ def _read_table(path: Path, scenario: bool | None = None):
     return frame
 
 
-def _parse(path: Path, scenario: bool | None):
-    """The table at ``path`` by the one reader; :class:`ReportError` when it cannot be read."""
+def read_csv_table(path: Path, scenario: bool | None = None, folder_kind: str = "results"):
+    """The table at ``path`` (of a ``folder_kind`` folder) by the one reader
+    (:func:`planner.results.files.read_table`); :class:`ReportError` when it cannot be read."""
     import pandas as pd
 
     if not path.is_file():
-        raise ReportError(f"{path} is missing: not a complete results folder")
+        raise ReportError(f"{path} is missing: not a complete {folder_kind} folder")
     try:
         return read_table(path, cases=scenario)
     except ResultsFileError as err:

@@ -33,9 +33,9 @@ from typing import Any, Callable
 
 from ..results.files import (
     ALTERNATIVES_COLUMNS, ALTERNATIVES_CSV, ALTERNATIVES_JSON, ALTERNATIVES_PNG, FRONTIER_CSV, FRONTIER_JSON,
-    FRONTIER_PNG, ResultsFileError, frontier_columns, read_table,
+    FRONTIER_PNG, frontier_columns,
 )
-from .folder import ReportError
+from .folder import ReportError, read_csv_table, read_json_object
 from .style import DPI, PNG_SIZE, PROVIDER_COLOURS, RC, is_number, num, page_head, percent, tex, titles, year_list
 
 __all__ = [
@@ -131,16 +131,7 @@ def load_alternatives(folder: str | Path) -> tuple[Any, dict[str, Any]]:
 
 def _read_meta(path: Path, kind: str) -> dict[str, Any]:
     """A trade-off folder's summary (``kind``'s JSON), checked; absent optional keys are None."""
-    if not path.is_file():
-        raise ReportError(f"{path} is missing: not a complete {kind} folder")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise ReportError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
-    except json.JSONDecodeError as err:
-        raise ReportError(f"{path} is not valid JSON (line {err.lineno}: {err.msg})") from None
-    if not isinstance(meta, dict):
-        raise ReportError(f"{path} does not hold a JSON object")
+    meta = read_json_object(path, kind)
     if meta.get("kind") != kind:
         raise ReportError(f"{path}: 'kind' must be {kind!r}, got {meta.get('kind')!r}")
     for key, (test, words) in _REQUIRED[kind].items():
@@ -159,18 +150,7 @@ def _read_csv(path: Path, columns: list[str], numbers: list[str], blanks: list[s
     (blank only in ``blanks``). At least one row."""
     import pandas as pd
 
-    if not path.is_file():
-        raise ReportError(f"{path} is missing: not a complete trade-off folder")
-    try:
-        frame = read_table(path)
-    except ResultsFileError as err:
-        raise ReportError(str(err)) from None
-    except pd.errors.EmptyDataError:
-        raise ReportError(f"{path} is empty (not even a header)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
-        raise ReportError(f"{path} is not a readable CSV table: {str(err).splitlines()[0]}") from None
-    except OSError as err:
-        raise ReportError(f"cannot read {path}: {err.strerror or err}") from None
+    frame = read_csv_table(path, folder_kind="trade-off")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ReportError(f"{path} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")

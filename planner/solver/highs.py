@@ -241,7 +241,7 @@ class LinearProgram:
     def _compile_rows(self, constraints: list):
         """The rows of ``constraints`` as arrays: bounds and the row-wise matrix.
 
-        As :func:`compile_row` for each constraint, with the zero coefficients (a
+        :func:`walk_row` for each constraint, with the zero coefficients (a
         coefficient that cancels out) dropped once for the whole matrix, by numpy, where
         Pyomo's compiler would scan every row's terms for them (``_RowVisitor``)."""
         walk = self._visitor.walk_expression
@@ -250,16 +250,12 @@ class LinearProgram:
         # ``index`` holds the variables' ids until all are columns (mapped by numpy below)
         starts, index, value = array("q"), array("q"), array("d")
         for con in constraints:
-            lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
-            repn = walk(body)
-            if repn.nonlinear is not None:
-                raise ValueError(f"{con.name} is not linear")
-            constant, linear = repn.constant, repn.linear
+            lower, upper, linear = walk_row(con, walk)
             starts.append(len(index))
             index.extend(linear)
             value.extend(linear.values())
-            row_lower.append(-INF if lb is None else lb - constant)
-            row_upper.append(INF if ub is None else ub - constant)
+            row_lower.append(lower)
+            row_upper.append(upper)
             self.row_of[con] = len(self.rows)
             self.rows.append(con)
         starts, index, value = _drop_zeros(np.asarray(starts, dtype=np.int64), self._columns_of(index),
@@ -470,18 +466,23 @@ class RowDuals:
         return float(a.value[start + hits[0]]) if len(hits) else 0.0
 
 
-def compile_row(con, walk, column: dict) -> tuple[float, float, list[int], list[float]]:
-    """One constraint as a row ``lower ≤ Σ coefficient·column ≤ upper``: its bounds (the
-    body's constant moved into them), its columns and their coefficients. ``walk`` is a
-    ``LinearRepnVisitor``'s ``walk_expression``, ``column`` the ``{id(VarData): column}``
-    of its recorder."""
+def walk_row(con, walk) -> tuple[float, float, dict]:
+    """One constraint as ``lower ≤ Σ coefficient·variable ≤ upper``: its bounds (the body's
+    constant moved into them) and ``{id(VarData): coefficient}``. ``walk`` is a
+    ``LinearRepnVisitor``'s ``walk_expression``."""
     lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
     repn = walk(body)
     if repn.nonlinear is not None:
         raise ValueError(f"{con.name} is not linear")
     constant = repn.constant
-    return (-INF if lb is None else lb - constant, INF if ub is None else ub - constant,
-            list(map(column.__getitem__, repn.linear)), list(repn.linear.values()))
+    return -INF if lb is None else lb - constant, INF if ub is None else ub - constant, repn.linear
+
+
+def compile_row(con, walk, column: dict) -> tuple[float, float, list[int], list[float]]:
+    """:func:`walk_row` with the variables as columns: its bounds, its columns and their
+    coefficients; ``column`` is the ``{id(VarData): column}`` of the walk's recorder."""
+    lower, upper, linear = walk_row(con, walk)
+    return lower, upper, list(map(column.__getitem__, linear)), list(linear.values())
 
 
 def _drop_zeros(starts: np.ndarray, index: np.ndarray, value: np.ndarray):

@@ -51,7 +51,7 @@ import numpy as np
 from ..instance.schema import Instance
 from ..results.files import ALTERNATIVES_COLUMNS, EXTREMES
 from ..model.lp import total_active
-from .common import NO_CAPACITY, Interrupted, Interrupts, TradeoffError, refuse_scenarios, signal_number, table_share
+from .common import NO_CAPACITY, TradeoffError, refuse_scenarios, solve_each, table_share
 
 #: The largest slack (1000 = within 100,000 % of the optimum): beyond, the bound is a
 #: number too large for the solver to hold as a row.
@@ -124,23 +124,16 @@ def alternatives(
     say(f"optimum {base.objective_value:,.4f}; plans with objective ≤ {bound:,.4f} (slack {slack:.2%})")
     space = NearOptimal(inst, base, bound, time_limit)
     result.meta = space.meta(slack, bound)
-    from ..solver.highs import SolverFailure
 
-    with Interrupts() as stop:
-        try:
-            for p in inst.providers:
-                try:
-                    row, extremes = space.ranges(p, plans)
-                except SolverFailure as err:
-                    if stop.explains(err):
-                        raise Interrupted(stop.signum) from None
-                    raise
-                result.rows.append(row)
-                result.plans.update({(p, name): plan for name, plan in extremes.items()})
-                say(f"{p}: share {_range(row['min_share'], row['max_share'], '.2%')}, "
-                    f"spend {_range(row['min_spend'], row['max_spend'], ',.4f')}")
-        except KeyboardInterrupt as err:
-            result.complete, result.signum = False, signal_number(err, stop.signum or 2)
+    def keep(p, found) -> None:
+        row, extremes = found
+        result.rows.append(row)
+        result.plans.update({(p, name): plan for name, plan in extremes.items()})
+        say(f"{p}: share {_range(row['min_share'], row['max_share'], '.2%')}, "
+            f"spend {_range(row['min_spend'], row['max_spend'], ',.4f')}")
+
+    result.signum = solve_each(inst.providers, lambda p: space.ranges(p, plans), keep)
+    result.complete = result.signum is None
     result.meta.update(complete=result.complete, solves=space.solves, not_attained=space.not_attained,
                        seconds=time.perf_counter() - started)
     return result
@@ -163,7 +156,9 @@ class NearOptimal:
         self.fractional = None  # the Charnes–Cooper LP, built on the first share
         self._decisions = None
         self.not_attained: list[list[str]] = []
-        self.lp.add_row(-INF, self.cost, first_stage_hold(bound) - self.offset)
+        #: the row ``objective ≤ bound`` (coefficients, upper), with the second stage's tolerance
+        self.hold = (self.cost, first_stage_hold(bound) - self.offset)
+        self.lp.add_row(-INF, *self.hold)
         self.last = inst.year_list[-1]
         self.total = self.lp.linear_form(total_active(self.model, self.last))
         self.no_share = self.least_total() <= NO_CAPACITY
@@ -212,10 +207,8 @@ class NearOptimal:
         (None: approached along a ray, attained by no plan)."""
         if self.fractional is None:
             from ..solver.fractional import FractionalProgram
-            from ..model.stochastic import first_stage_hold
 
-            hold = (self.cost, first_stage_hold(self.bound) - self.offset)
-            self.fractional = FractionalProgram(self.lp.arrays, self.total, [hold])
+            self.fractional = FractionalProgram(self.lp.arrays, self.total, [self.hold])
         self.solves += 1
         extreme = self.fractional.extreme(active, largest, self.time_limit)
         return min(max(extreme.value, 0.0), 1.0), extreme.x

@@ -105,3 +105,24 @@ class Interrupts:
     def explains(self, err: Exception) -> bool:
         """Whether ``err`` (a failed solve) came from an interruption."""
         return self.signum is not None
+
+
+def solve_each(items, solve_one, keep) -> int | None:
+    """``keep(item, solve_one(item))`` for each item in turn, until an interruption
+    (:class:`Interrupts`): return the signal that stopped it, None when every item is done.
+    What was kept before the interruption stays kept."""
+    from ..solver.highs import SolverFailure
+
+    with Interrupts() as stop:
+        try:
+            for item in items:
+                try:
+                    done = solve_one(item)
+                except SolverFailure as err:
+                    if stop.explains(err):
+                        raise Interrupted(stop.signum) from None
+                    raise
+                keep(item, done)
+        except KeyboardInterrupt as err:
+            return signal_number(err, stop.signum or 2)
+    return None

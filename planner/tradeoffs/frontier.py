@@ -45,9 +45,7 @@ import numpy as np
 from ..instance.schema import Instance
 from ..report.style import year_list
 from ..results.files import frontier_columns
-from .common import (
-    Interrupted, Interrupts, TradeoffError, refuse_dotted, refuse_scenarios, shares, signal_number, table_share,
-)
+from .common import TradeoffError, refuse_dotted, refuse_scenarios, shares, solve_each, table_share
 from ..model.lp import total_active
 
 #: How close the smallest cap with a plan is found (in share, 1e-4 = 0.01 point).
@@ -172,24 +170,17 @@ def frontier(
     say(f"the smallest cap with a plan is {smallest:.2%} ({search.solves} solves); solving {len(grid)} "
         f"point{'' if len(grid) == 1 else 's'}...")
     result.meta = search.meta(points, smallest, started)
-    from ..solver.highs import SolverFailure
 
-    with Interrupts() as stop:
-        try:
-            for i, eps in enumerate(grid):
-                try:
-                    row, plan = search.point(i, eps, plans)
-                except SolverFailure as err:
-                    if stop.explains(err):
-                        raise Interrupted(stop.signum) from None
-                    raise
-                result.rows.append(row)
-                if plan is not None:
-                    result.plans.append(plan)
-                say(f"point {i + 1}/{len(grid)}: cap {eps:.2%}, objective {row['objective']:,.4f}, "
-                    f"{row['cost_per_point']:,.4f} a point")
-        except KeyboardInterrupt as err:
-            result.complete, result.signum = False, signal_number(err, stop.signum or 2)
+    def keep(point, found) -> None:
+        (i, eps), (row, plan) = point, found
+        result.rows.append(row)
+        if plan is not None:
+            result.plans.append(plan)
+        say(f"point {i + 1}/{len(grid)}: cap {eps:.2%}, objective {row['objective']:,.4f}, "
+            f"{row['cost_per_point']:,.4f} a point")
+
+    result.signum = solve_each(enumerate(grid), lambda point: search.point(*point, plans), keep)
+    result.complete = result.signum is None
     result.meta.update(knee=knee(result.rows), complete=result.complete, solves=search.solves,
                        seconds=time.perf_counter() - started)
     return result
@@ -235,31 +226,32 @@ class CapSearch:
         """frontier.csv's row of cap ``eps`` (and its full plan when ``plan``)."""
         variant = with_caps(self.inst, self.provider, self.caps.at(eps))
         self.solves += 1
-        full = self.program.plan(variant, self.time_limit) if plan else None
-        outcome = self.program.solve(variant, self.time_limit) if full is None else None
-        if full is not None:
-            value = full.objective_value if full.status == "optimal" else None
-            outcome = self.program.outcome(value) if value is not None else {"status": full.status}
+        if plan:
+            full = self.program.plan(variant, self.time_limit)
+            outcome = self.program.outcome(full.objective_value) if full.status == "optimal" else {"status": full.status}
+        else:
+            full, outcome = None, self.program.solve(variant, self.time_limit)
         if outcome["status"] != "optimal":
             from ..solver.highs import SolverFailure
 
             raise SolverFailure("error", f"the cap {eps:.6f} has no plan although a smaller one has "
                                 "(the LP is numerically hard)")
-        m = self.program.model
+        from ..results.tables import Values
+
+        m, values = self.program.model, Values()  # each named expression evaluated once
         last = self.years[-1]
-        price = self.shadow_price(eps)
+        price = self.shadow_price(eps, values)
         row = {"point": i, "max_share": float(eps), "status": "optimal", "objective": outcome["objective"],
                "cumulative_loss": outcome["cumulative_loss"], "peak_cumulative_loss": outcome["peak_cumulative_loss"],
                "final_cash": outcome["final_cash"],
-               **{f"share_{p}": s for p, s in shares(m, self.inst, last).items()},
+               **{f"share_{p}": s for p, s in shares(m, self.inst, last, values).items()},
                "shadow_price": price, "cost_per_point": price / 100}
         return row, full
 
-    def shadow_price(self, eps: float) -> float:
-        """−Σ_t y_t·T_t(x*) over the years capped at ε: the objective's fall per +1 of cap."""
-        from ..results.tables import Values
-
-        m, duals, v = self.program.model, self.program.raw_duals, Values()
+    def shadow_price(self, eps: float, v) -> float:
+        """−Σ_t y_t·T_t(x*) over the years capped at ε: the objective's fall per +1 of cap
+        (``v``: the solved model's :class:`planner.results.tables.Values`)."""
+        m, duals = self.program.model, self.program.raw_duals
         total = 0.0
         for t in self.caps.binding_years(eps):
             capacity = v(total_active(m, t))
@@ -281,9 +273,7 @@ class CapSearch:
 def _grid(loosest: float, tightest: float, points: int) -> list[float]:
     if loosest - tightest <= 1e-12:
         return [float(loosest)]
-    grid = np.linspace(loosest, tightest, points).tolist()
-    grid[-1] = float(tightest)
-    return grid
+    return np.linspace(loosest, tightest, points).tolist()  # both ends exactly
 
 
 def knee(rows: list[dict]) -> int | None:
