@@ -73,8 +73,11 @@ def add_second_stage(m, inst: Instance, first_stage_value: float) -> None:
     the (expected) discounted cumulative loss."""
     m.objective.deactivate()
     m.hold_first_stage = pyo.Constraint(expr=m.objective.expr <= first_stage_hold(first_stage_value))
+    m.second_stage = pyo.Objective(expr=second_stage_objective(m, inst), sense=pyo.minimize)
+
+
+def second_stage_objective(m, inst: Instance):
+    """What the second stage minimises: the (expected) discounted cumulative loss."""
     if inst.scenarios is None:
-        second = m.discounted_loss
-    else:
-        second = sum(case.probability * m.case[n].discounted_loss for n, case in inst.scenarios.cases.items())
-    m.second_stage = pyo.Objective(expr=second, sense=pyo.minimize)
+        return m.discounted_loss
+    return sum(case.probability * m.case[n].discounted_loss for n, case in inst.scenarios.cases.items())

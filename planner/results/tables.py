@@ -1,8 +1,10 @@
 """The tables of a plan (MODEL.md §3) and the plan itself.
 
-Tables are read off the solved model's expressions, so every figure follows from the
-decisions by the formulas of §2 (:mod:`planner.results.check` recomputes them
-independently). Their names and columns are :mod:`planner.results.files`'.
+Tables are made of the plan's figures (:mod:`planner.results.figures`: the model's
+quantities, each evaluated from the decisions by the formulas of §2), read off a solved
+model (:func:`make_tables`) or off the solution array (:func:`tables_of_figures`, which
+:func:`planner.solver.highs.solve` uses). Their names and columns are
+:mod:`planner.results.files`'.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any
 import pandas as pd
 
 from ..instance.schema import Instance
+from .figures import Figures, model_figures, tidy
 from .files import COLUMNS, TABLES
 
-__all__ = ["Plan", "Values", "case_tables", "commitments_after_horizon", "make_tables"]
+__all__ = ["Plan", "case_tables", "commitments_after_horizon", "make_tables", "tables_of_figures"]
 
 
 @dataclass
@@ -25,6 +28,8 @@ class Plan:
 
     ``duals`` (when optimal) holds the shadow prices of the constraints, one row per
     constraint with a non-zero one (``planner.solver.duals``); it is written as duals.csv.
+    ``model`` is the solved Pyomo model where the solver kept it (``planner.solve``
+    lets it go once HiGHS has the LP, unless asked to keep it), else None.
     """
 
     instance: Instance
@@ -54,87 +59,26 @@ class Plan:
         return write_results(self, Path(out_dir), extra)
 
 
-def _v(expr) -> float:
-    """The value of a solved expression, with rounding noise below 1e-9 shown as 0."""
-    import pyomo.environ as pyo
-
-    return _tidy(float(pyo.value(expr)))
-
-
-def _tidy(x: float) -> float:
-    return 0.0 if abs(x) < 1e-9 else x
-
-
-class Values:
-    """``values(expr)``: like :func:`_v`, but each named expression of the model
-    (``loss[t]``, ``active_capacity[p,t]``, ...) is evaluated once, however many others
-    refer to it (``cumulative_loss[t]`` sums every earlier ``loss``), with the same
-    arithmetic as ``pyo.value`` in the same order, so the figures are the same to the
-    last bit. Tables of a large model take time in proportion to its size."""
-
-    def __init__(self):
-        from pyomo.core.base.var import ScalarVar, VarData
-        from pyomo.core.expr import numeric_expr as ne
-
-        self._named: dict[int, float] = {}
-        self._indexed: dict[int, dict] = {}
-        self._var = {VarData, ScalarVar}
-        self._sum = {ne.SumExpression, ne.LinearExpression}
-        self._product = {ne.ProductExpression, ne.MonomialTermExpression}
-        self._negation = ne.NegationExpression
-        self._division = ne.DivisionExpression
-
-    def __call__(self, expr) -> float:
-        return _tidy(float(self.raw(expr)))
-
-    def of(self, var) -> dict:
-        """``{index: value}`` of every element of the indexed variable ``var`` (as
-        ``values(var[index])``), read once."""
-        key = id(var)
-        if key not in self._indexed:
-            self._indexed[key] = {index: self(element) for index, element in var.items()}
-        return self._indexed[key]
-
-    def raw(self, expr):
-        cls = expr.__class__
-        if cls in self._var:
-            value = expr.value
-            if value is None:
-                raise ValueError(f"No value for uninitialized variable {expr.name}")
-            return value
-        if cls is float or cls is int:
-            return expr
-        if cls in self._sum:
-            return sum([self.raw(arg) for arg in expr.args])
-        if cls in self._product:
-            left, right = expr.args
-            return self.raw(left) * self.raw(right)
-        if expr.is_variable_type():
-            value = expr.value
-            if value is None:
-                raise ValueError(f"No value for uninitialized variable {expr.name}")
-            return value
-        if expr.is_named_expression_type():
-            key = id(expr)
-            if key not in self._named:
-                self._named[key] = self.raw(expr.expr)
-            return self._named[key]
-        if cls is self._negation:
-            return -self.raw(expr.args[0])
-        if cls is self._division:
-            left, right = expr.args
-            return self.raw(left) / self.raw(right)
-        from pyomo.core import value
-
-        return value(expr)
-
-
 def make_tables(m, inst: Instance) -> dict[str, pd.DataFrame]:
-    """The five tables of §3; for a scenario instance each gains a leading ``case``
-    column and holds every case's rows (shared decisions repeat in every case)."""
+    """The five tables of §3 of the solved model ``m`` (see :func:`tables_of_figures`)."""
+    return tables_of_figures({key: model_figures(block) for key, block in plan_blocks(m, inst).items()}, inst)
+
+
+def plan_blocks(m, inst: Instance) -> dict:
+    """The plans of the model ``m``: ``{None: m}``, or ``{case: m.case[case]}`` for a
+    scenario instance (the keys of :func:`tables_of_figures`)."""
     if inst.scenarios is None:
-        return _plan_tables(m, inst)
-    per_case = {n: _plan_tables(m.case[n], case) for n, case in inst.cases.items()}
+        return {None: m}
+    return {n: m.case[n] for n in inst.cases}
+
+
+def tables_of_figures(figures: dict, inst: Instance) -> dict[str, pd.DataFrame]:
+    """The five tables of §3 from the plans' figures (``{key: Figures}``, keys as
+    :func:`plan_blocks`'); for a scenario instance each gains a leading ``case`` column
+    and holds every case's rows (shared decisions repeat in every case)."""
+    if inst.scenarios is None:
+        return _plan_tables(figures[None], inst)
+    per_case = {n: _plan_tables(figures[n], case) for n, case in inst.cases.items()}
     return {
         name: pd.concat([frame[name].assign(case=n) for n, frame in per_case.items()], ignore_index=True)[
             ["case"] + COLUMNS[name]
@@ -151,14 +95,13 @@ def case_tables(tables: dict[str, pd.DataFrame], case: str) -> dict[str, pd.Data
     }
 
 
-def _plan_tables(m, inst: Instance) -> dict[str, pd.DataFrame]:
-    v = Values()
+def _plan_tables(f: Figures, inst: Instance) -> dict[str, pd.DataFrame]:
     return {
-        "procurement": _procurement(m, inst, v),
-        "capacity": _capacity(m, inst, v),
-        "usage": _usage(m, inst, v),
-        "service": _service(m, inst, v),
-        "finance": _finance(m, inst, v),
+        "procurement": _procurement(f, inst),
+        "capacity": _capacity(f, inst),
+        "usage": _usage(f, inst),
+        "service": _service(f, inst),
+        "finance": _finance(f, inst),
     }
 
 
@@ -173,11 +116,11 @@ def _columns(name: str) -> dict[str, list]:
     return {column: [] for column in COLUMNS[name]}
 
 
-def _procurement(m, inst: Instance, v: Values) -> pd.DataFrame:
+def _procurement(f: Figures, inst: Instance) -> pd.DataFrame:
     cols = _columns("procurement")
     year, provider, source, term = cols["year"], cols["provider"], cols["source"], cols["term"]
     capacity, unit_price, upfront, online_from = cols["capacity"], cols["unit_price"], cols["upfront"], cols["online_from"]
-    c, b = v.of(m.c), v.of(m.b)
+    c, b = f["c"], f["b"]
     for s in inst.year_list:
         for p, prov in inst.providers.items():
             for k, contract in prov.contracts.items():
@@ -194,29 +137,30 @@ def _procurement(m, inst: Instance, v: Values) -> pd.DataFrame:
     return frame
 
 
-def _capacity(m, inst: Instance, v: Values) -> pd.DataFrame:
+def _capacity(f: Figures, inst: Instance) -> pd.DataFrame:
     cols = _columns("capacity")
     allowed = {p: inst.allowed_workloads(p) for p in inst.providers}
-    u = v.of(m.u)
+    u, active_capacity = f["u"], f["active_capacity"]
+    contracted, owned, spend, charge = f["contracted_capacity"], f["owned_capacity"], f["spend"], f["charge"]
     for t in inst.year_list:
         for p, prov in inst.providers.items():
             used = sum(u[p, w, t] for w in allowed[p])
-            active = v(m.active_capacity[p, t])
+            active = active_capacity[p, t]
             for column, value in (
                 ("year", t), ("provider", p), ("existing", prov.existing[t]),
-                ("contracted", v(m.contracted_capacity[p, t])), ("owned", v(m.owned_capacity[p, t])),
-                ("active", active), ("used", used), ("idle", _tidy(active - used)),
-                ("spend", v(m.spend[p, t])), ("charge", v(m.charge[p, t])),
+                ("contracted", contracted[p, t]), ("owned", owned[p, t]),
+                ("active", active), ("used", used), ("idle", tidy(active - used)),
+                ("spend", spend[p, t]), ("charge", charge[p, t]),
             ):
                 cols[column].append(value)
     return _frame("capacity", cols)
 
 
-def _usage(m, inst: Instance, v: Values) -> pd.DataFrame:
+def _usage(f: Figures, inst: Instance) -> pd.DataFrame:
     cols = _columns("usage")
     year, provider, workload, capacity, compute = (cols[c] for c in COLUMNS["usage"])
     allowed = {p: inst.allowed_workloads(p) for p in inst.providers}
-    u = v.of(m.u)
+    u = f["u"]
     for t in inst.year_list:
         for p, prov in inst.providers.items():
             efficiency = prov.efficiency[t]
@@ -227,29 +171,29 @@ def _usage(m, inst: Instance, v: Values) -> pd.DataFrame:
     return _frame("usage", cols)
 
 
-def _service(m, inst: Instance, v: Values) -> pd.DataFrame:
+def _service(f: Figures, inst: Instance) -> pd.DataFrame:
     cols = _columns("service")
     for t in inst.year_list:
         for w, wl in inst.workloads.items():
-            served = v(m.served[w, t])
+            served = f["served"][w, t]
             for column, value in (
                 ("year", t), ("workload", w), ("demand", wl.demand[t]), ("served", served),
-                ("unserved", _tidy(wl.demand[t] - served)), ("revenue", wl.revenue[t] * served),
+                ("unserved", tidy(wl.demand[t] - served)), ("revenue", wl.revenue[t] * served),
             ):
                 cols[column].append(value)
     return _frame("service", cols)
 
 
-def _finance(m, inst: Instance, v: Values) -> pd.DataFrame:
+def _finance(f: Figures, inst: Instance) -> pd.DataFrame:
     fin = inst.finance
     cols = _columns("finance")
     for t in inst.year_list:
         for column, value in (
-            ("year", t), ("revenue", v(m.revenue[t])), ("compute_cost", v(m.compute_cost[t])),
-            ("capex", v(m.capex[t])), ("capex_expense", v(m.capex_expense[t])),
-            ("other_costs", fin.other_costs[t]), ("interest", v(m.interest[t])), ("loss", v(m.loss[t])),
-            ("cumulative_loss", v(m.cumulative_loss[t])), ("funding", fin.funding[t]),
-            ("debt", v(m.debt[t])), ("cash", v(m.cash[t])),
+            ("year", t), ("revenue", f["revenue"][t]), ("compute_cost", f["compute_cost"][t]),
+            ("capex", f["capex"][t]), ("capex_expense", f["capex_expense"][t]),
+            ("other_costs", fin.other_costs[t]), ("interest", f["interest"][t]), ("loss", f["loss"][t]),
+            ("cumulative_loss", f["cumulative_loss"][t]), ("funding", fin.funding[t]),
+            ("debt", f["debt"][t]), ("cash", f["cash"][t]),
         ):
             cols[column].append(value)
     return _frame("finance", cols)

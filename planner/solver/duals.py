@@ -199,19 +199,64 @@ def meaning(family: str, row: dict, inst: Instance, objective: str, price: float
 def dual_table(model, inst: Instance, raw, objective: str) -> pd.DataFrame:
     """One row per constraint with a non-zero shadow price, in the model's family order
     (``raw`` as in :func:`shadow_prices`)."""
-    prices = shadow_prices(model, raw)
+    entries = []
+    for con, price in shadow_prices(model, raw).items():
+        block = con.parent_block()
+        case = None if block is model else block.index()  # a case's copy of the plan (MODEL.md §5)
+        entries.append((con.parent_component().local_name, case, _index(con), price))
+    return _table(entries, inst, objective)
+
+
+def label_rows(rows: list, coefficient) -> list:
+    """What :func:`dual_table_of_rows` needs of each row, read while the model exists:
+    ``(family, case or None, index, shift)`` for a row of :data:`FAMILIES` (``shift`` as
+    :func:`relaxation_shift`; ``coefficient(i, var)`` is ``var``'s coefficient in row
+    ``i`` as compiled), None for any other row."""
+    labels = []
+    family_of: dict[int, str | None] = {}
+    model_of: dict[int, object] = {}
+    for i, con in enumerate(rows):
+        component = con.parent_component()
+        key = id(component)
+        if key not in family_of:
+            family_of[key] = component.local_name if component.local_name in FAMILIES else None
+            model_of[key] = component.model()
+        family = family_of[key]
+        if family is None:
+            labels.append(None)
+            continue
+        block = con.parent_block()
+        case = None if block is model_of[key] else block.index()
+        shift = relaxation_shift(con, family, lambda var: coefficient(i, var))
+        labels.append((family, case, _index(con), shift))
+    return labels
+
+
+def dual_table_of_rows(labels: list, dual, inst: Instance, objective: str) -> pd.DataFrame:
+    """:func:`dual_table` from the rows' :func:`label_rows` and their duals (HiGHS's
+    ``row_dual``, by row), without the model."""
+    entries = []
+    for i in map(int, dual.nonzero()[0]):
+        label = labels[i]
+        if label is not None:
+            family, case, index, shift = label
+            entries.append((family, case, index, -float(dual[i]) * shift))
+    return _table(entries, inst, objective)
+
+
+def _table(entries, inst: Instance, objective: str) -> pd.DataFrame:
+    """duals.csv's rows of ``(family, case or None, index, shift price)``, those with a
+    non-zero price."""
     values = unit_values(inst)
     rows = []
-    for con, price in prices.items():
+    for family, case, index, price in entries:
         if not abs(price) > NONZERO:
             continue
-        family = con.parent_component().local_name
         fields, kind = FAMILIES[family]
         row = {"family": family, "year": None, "provider": None, "workload": None, "contract": None}
-        block = con.parent_block()
-        if block is not model:  # a case's copy of the plan (MODEL.md §5)
-            row = {"case": block.index(), **row}
-        row.update(zip(fields, _index(con)))
+        if case is not None:
+            row = {"case": case, **row}
+        row.update(zip(fields, index))
         row.update({
             "shadow_price": price,
             "value_per_money": price / values[kind],
@@ -287,6 +332,6 @@ def bindings(plan, n: int = 3, families: tuple[str, ...] = LIMIT_FAMILIES) -> li
 
 
 __all__ = [
-    "COLUMNS", "FAMILIES", "LIMIT_FAMILIES", "NONZERO", "dual_table", "empty_table",
+    "COLUMNS", "FAMILIES", "LIMIT_FAMILIES", "NONZERO", "dual_table", "dual_table_of_rows", "empty_table", "label_rows",
     "bindings", "ranked", "shadow_prices", "top_constraints", "unit_label", "unit_values",
 ]

@@ -38,6 +38,7 @@ method and crossover before anything is reported (``tests/test_limits.py``).
 
 from __future__ import annotations
 
+import gc
 import time
 from array import array
 from contextlib import contextmanager
@@ -51,11 +52,12 @@ from pyomo.repn.linear import LinearRepnVisitor
 from pyomo.version import version as pyomo_version
 
 from ..instance.schema import Instance
-from .duals import dual_table
+from .duals import dual_table_of_rows, label_rows
 from ..model.lp import build_model
-from ..model.stochastic import add_second_stage, needs_second_stage
+from ..model.stochastic import add_second_stage, first_stage_hold, needs_second_stage, second_stage_objective
+from ..results.figures import FigureProgram
 from ..results.summary import make_summary
-from ..results.tables import Plan, make_tables
+from ..results.tables import Plan, plan_blocks, tables_of_figures
 
 #: Decision values smaller than this (in absolute value) are written as exact zeros.
 ZERO = 1e-9
@@ -213,6 +215,11 @@ class LinearProgram:
         if status == highspy.HighsStatus.kError:
             raise SolverFailure("error", "HiGHS did not accept the model")
 
+    @property
+    def column(self) -> dict[int, int]:
+        """``{id(VarData): column}`` of every variable that is a column of the LP."""
+        return self._recorder.index
+
     def pass_model(self, a: "LPArrays"):
         """Hand HiGHS the LP ``a`` (replacing any model it held, and its basis)."""
         n = len(a.cost)
@@ -343,7 +350,8 @@ class LinearProgram:
             status = self._rerun_with_interior_point(time_limit, started)
         self.message = self.highs.modelStatusToString(status)
         if status == _STATUS.kOptimal:
-            self.load(np.asarray(self.highs.getSolution().col_value, dtype=np.float64), zero)
+            if self.model is not None:
+                self.load(np.asarray(self.highs.getSolution().col_value, dtype=np.float64), zero)
             return "optimal", float(self.highs.getInfo().objective_function_value)
         if status in _INFEASIBLE:
             return "infeasible", None
@@ -401,9 +409,22 @@ class LinearProgram:
         index = np.flatnonzero(coefficients).astype(np.int32)
         self.highs.addRow(lower, upper, len(index), index, coefficients[index].astype(np.float64))
 
-    def solution(self) -> np.ndarray:
-        """The column values of the last solve."""
-        return np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
+    def solution(self, zero: float = 0.0) -> np.ndarray:
+        """The column values of the last solve (those below ``zero`` in absolute value as
+        exact zeros, as :meth:`load` gives them to the variables)."""
+        values = np.array(self.highs.getSolution().col_value, dtype=np.float64)
+        if zero > 0:
+            values[np.abs(values) < zero] = 0.0
+        return values
+
+    def release_model(self) -> None:
+        """Let go of the Pyomo model and the compiler's structures: from now on the LP is
+        HiGHS's alone (and :attr:`arrays`). :meth:`solve` then loads no values (there are
+        no variables), and what needs the model (:meth:`sync`, :meth:`duals`,
+        :meth:`row_duals`, :meth:`linear_form`) is no longer available; the rest is."""
+        self.model = self.objective = None
+        self.columns = self.rows = self.row_of = None
+        self._visitor = self._recorder = None
 
     @contextmanager
     def columns_fixed(self, columns: np.ndarray, values: np.ndarray):
@@ -430,7 +451,7 @@ class LinearProgram:
 
     def set_objective(self, cost: np.ndarray, offset: float = 0.0) -> None:
         """Minimise ``cost·x + offset`` from now on (the rows and the basis stay)."""
-        n = len(self.columns)
+        n = len(self.arrays.cost)
         self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(cost, dtype=np.float64))
         self.highs.changeObjectiveOffset(offset)
 
@@ -438,6 +459,10 @@ class LinearProgram:
         """HiGHS's row duals ``{ConstraintData: dual}`` of the last optimal solve (see
         ``planner.solver.duals`` for their sign)."""
         return dict(zip(self.rows, self.highs.getSolution().row_dual))
+
+    def row_dual(self) -> np.ndarray:
+        """HiGHS's row duals of the last optimal solve, by row."""
+        return np.asarray(self.highs.getSolution().row_dual, dtype=np.float64)
 
     def row_duals(self) -> "RowDuals":
         """The row duals of the last optimal solve, by row, with what
@@ -517,6 +542,7 @@ def solve(
     time_limit: float | None = None,
     fix: dict | None = None,
     timings: dict | None = None,
+    keep_model: bool = False,
 ) -> Plan:
     """Solve ``inst`` and return its plan; status ``optimal`` or ``infeasible``.
 
@@ -525,6 +551,10 @@ def solve(
     when HiGHS stops for any other reason. ``timings``, when given, receives the seconds
     of each step: ``build``, ``handoff``, ``solve`` (HiGHS, both stages), ``tables``
     (tables and shadow prices) and ``summary`` (``benchmarks/scale.py``).
+
+    The Pyomo model is let go once HiGHS has the LP (what the plan needs of it is read
+    first, :class:`Reading`); with ``keep_model`` it stays, holding the solution, as
+    ``plan.model``.
     """
     objective = objective or inst.objective
     clock = _Clock(timings)
@@ -536,22 +566,50 @@ def solve(
             _fix_decisions(model, inst, fix)
         started = clock.lap("build")
         lp = LinearProgram(model)
+        reading = Reading(lp, model, inst, objective)
+        if not keep_model:
+            # HiGHS has the LP and ``reading`` what the plan needs of the model: the model
+            # goes before the solve, so HiGHS's memory reuses its (Pyomo's objects refer
+            # to one another: only the cyclic collector frees them)
+            lp.release_model()
+            model = None
+            gc.collect()
         clock.lap("handoff")
         status, value = run_lp(lp, time_limit, started)
-        raw_duals = lp.row_duals() if status == "optimal" else None  # the first stage's (the objective the user chose)
-        if status == "optimal" and needs_second_stage(inst, objective):
-            status = _second_stage(lp, model, inst, value, time_limit, started)
+        dual = lp.row_dual() if status == "optimal" else None  # the first stage's (the objective the user chose)
+        if status == "optimal" and reading.second_stage is not None:
+            status = _second_stage(lp, reading.second_stage, value, time_limit, started)
+            if model is not None:  # the kept model states what was solved
+                add_second_stage(model, inst, value)
         seconds = time.perf_counter() - started
         clock.lap("solve")
         plan = Plan(instance=inst, objective=objective, status=status, solve_seconds=seconds, model=model)
         if status == "optimal":
             plan.objective_value = value
-            plan.tables = make_tables(model, inst)
-            plan.duals = dual_table(model, inst, raw_duals, objective)
+            plan.tables = tables_of_figures(reading.figures.figures(lp.solution(ZERO)), inst)
+            plan.duals = dual_table_of_rows(reading.rows, dual, inst, objective)
         clock.lap("tables")
         plan.summary = make_summary(plan, solver_name())
         clock.lap("summary")
     return plan
+
+
+class Reading:
+    """What a plan needs of its model after the solve, read before the model goes:
+
+    ``figures``, the tables' figures compiled over the LP's columns
+    (:class:`planner.results.figures.FigureProgram`); ``rows``, each row's label for the
+    shadow prices (:func:`planner.solver.duals.label_rows`); ``second_stage``, for an
+    objective with two stages (``planner.model.stochastic``), the second objective
+    compiled (cost vector, offset), else None."""
+
+    def __init__(self, lp: "LinearProgram", model, inst: Instance, objective: str):
+        self.figures = FigureProgram(plan_blocks(model, inst), lp.column)
+        rows = lp.row_duals()
+        self.rows = label_rows(rows.rows, rows.coefficient)
+        self.second_stage = (
+            lp.linear_form(second_stage_objective(model, inst)) if needs_second_stage(inst, objective) else None
+        )
 
 
 class _Clock:
@@ -581,11 +639,15 @@ def run_lp(lp: LinearProgram, time_limit: float | None, started: float, zero: fl
     raise SolverFailure("error", f"the solver stopped without an optimal plan ({lp.message})")
 
 
-def _second_stage(lp: LinearProgram, model, inst, first_stage: float, time_limit, started) -> str:
-    """Hold the first objective at its optimum and minimise the (expected) discounted
-    cumulative loss (``planner.model.stochastic.add_second_stage``)."""
-    add_second_stage(model, inst, first_stage)
-    lp.sync()
+def _second_stage(lp: LinearProgram, second: tuple[np.ndarray, float], first_stage: float, time_limit,
+                  started) -> str:
+    """Hold the first objective at its optimum and minimise the second, ``second`` (as
+    ``planner.model.stochastic.add_second_stage`` states them: the row
+    ``hold_first_stage`` is the first objective's cost vector ≤ the hold less its
+    offset), from the first stage's basis."""
+    a = lp.arrays
+    lp.add_row(-INF, a.cost, first_stage_hold(first_stage) - a.offset)
+    lp.set_objective(*second)
     status, _ = run_lp(lp, time_limit, started)
     if status != "optimal":
         raise SolverFailure("error", "the second stage did not solve to optimality")

@@ -49,7 +49,7 @@ from ..instance.paths import field_value
 from ..instance.schema import Instance
 from ..model.lp import build_model
 from ..model.stochastic import first_stage_hold, needs_second_stage
-from ..results.tables import Values
+from ..results.figures import Values
 from .highs import INF, LinearProgram, LPArrays, SolverFailure, compile_row, cost_vector, run_lp
 
 

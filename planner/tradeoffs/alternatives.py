@@ -116,7 +116,7 @@ def alternatives(
     started = time.perf_counter()
     from ..solver.highs import solve
 
-    base = solve(inst, time_limit=time_limit)
+    base = solve(inst, time_limit=time_limit, keep_model=True)  # its spend is read off its model
     result = Alternatives(base.status, base=base)
     if base.status != "optimal":
         return result
@@ -217,7 +217,7 @@ class NearOptimal:
         return table_share(self.base.tables["capacity"], p, self.last)
 
     def optimum_spend(self, p: str) -> float:
-        from ..results.tables import Values
+        from ..results.figures import Values
 
         return float(Values()(provider_spend(self.base.model, self.inst, p)))
 
@@ -231,7 +231,7 @@ class NearOptimal:
         the least cost: the same shares and spend, an objective no higher. No shadow
         prices: this LP's duals price the slack and the kept decisions, not the
         instance's limits."""
-        from ..model.stochastic import first_stage_hold, needs_second_stage
+        from ..model.stochastic import first_stage_hold, needs_second_stage, second_stage_objective
         from ..results.summary import make_summary, plan_figures
         from ..results.tables import Plan, make_tables
         from ..solver.highs import INF, solver_name
@@ -242,7 +242,7 @@ class NearOptimal:
             first = self.minimise((self.cost, self.offset))[0]
             if needs_second_stage(self.inst, self.objective_name):  # as planner solve: the peak, then the rest
                 with self.lp.row_added(-INF, self.cost, first_stage_hold(first) - self.offset):
-                    self.minimise(self.lp.linear_form(self.model.discounted_loss))
+                    self.minimise(self.lp.linear_form(second_stage_objective(self.model, self.inst)))
         plan = Plan(instance=self.inst, objective=self.objective_name, status="optimal", solve_seconds=0.0,
                     model=self.model)
         plan.tables = make_tables(self.model, self.inst)

@@ -4,7 +4,7 @@ figures they read off a solved model."""
 from __future__ import annotations
 
 from ..instance.schema import Instance
-from ..results.tables import Values
+from ..results.figures import Values
 
 #: A year whose total active capacity is at most this has no share.
 NO_CAPACITY = 1e-9

@@ -236,7 +236,7 @@ class CapSearch:
 
             raise SolverFailure("error", f"the cap {eps:.6f} has no plan although a smaller one has "
                                 "(the LP is numerically hard)")
-        from ..results.tables import Values
+        from ..results.figures import Values
 
         m, values = self.program.model, Values()  # each named expression evaluated once
         last = self.years[-1]
@@ -250,7 +250,7 @@ class CapSearch:
 
     def shadow_price(self, eps: float, v) -> float:
         """−Σ_t y_t·T_t(x*) over the years capped at ε: the objective's fall per +1 of cap
-        (``v``: the solved model's :class:`planner.results.tables.Values`)."""
+        (``v``: the solved model's :class:`planner.results.figures.Values`)."""
         m, duals = self.program.model, self.program.raw_duals
         total = 0.0
         for t in self.caps.binding_years(eps):

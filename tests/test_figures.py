@@ -1,0 +1,182 @@
+"""The tables' figures read off the solution array (``planner.results.figures``) are the
+figures the solved model's expressions give, to the last bit, and ``planner.solve``
+lets the model go before the solve.
+
+The reference below is the way a plan was made before: the model's variables hold the
+solution and the tables read its expressions (``make_tables``, :class:`Values`); the
+second stage added to the model (``add_second_stage``) and compiled into the same
+HiGHS object (``LinearProgram.sync``).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import struct
+import time
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import planner
+from planner.model import lp as model_lp
+from planner.model.lp import build_model
+from planner.model.stochastic import add_second_stage, needs_second_stage
+from planner.results.figures import FigureProgram, model_figures
+from planner.results.tables import make_tables, plan_blocks
+from planner.solver import highs
+from planner.solver.highs import ZERO, LinearProgram, run_lp
+
+from .strategies import instances
+from .test_scenarios import scenario_instances
+
+SHIPPED = sorted((Path(__file__).resolve().parents[1] / "instances").glob("*.yaml"))
+OBJECTIVES = ("cumulative_loss", "peak_cumulative_loss")
+
+
+def bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+def assert_same_figures(want: dict, got: dict) -> None:
+    assert want.keys() == got.keys()
+    for key in want:
+        assert want[key].keys() == got[key].keys()
+        for name, cells in want[key].items():
+            assert list(cells) == list(got[key][name]), name
+            for index, value in cells.items():
+                other = got[key][name][index]
+                assert bits(value) == bits(other) or (math.isnan(value) and math.isnan(other)), (
+                    f"{name}{index}: {value!r} from the model, {other!r} from the array")
+
+
+def figures_both_ways(inst, objective: str, fix: dict | None = None):
+    """The figures of the first stage's solution, from the model and from the array;
+    None when the instance has no plan."""
+    model = build_model(inst, objective)
+    if fix:
+        highs._fix_decisions(model, inst, fix)
+    lp = LinearProgram(model)
+    program = FigureProgram(plan_blocks(model, inst), lp.column)
+    status, _ = run_lp(lp, None, time.perf_counter())
+    if status != "optimal":
+        return None
+    want = {key: model_figures(block) for key, block in plan_blocks(model, inst).items()}
+    return want, program.figures(lp.solution(ZERO))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_the_shipped_instances_figures_are_the_models_to_the_last_bit(path, objective):
+    both = figures_both_ways(planner.load_instance(path), objective)
+    assert both is not None
+    assert_same_figures(*both)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=instances())
+def test_random_instances_figures_are_the_models_to_the_last_bit(data):
+    inst = planner.load_instance(data)
+    for objective in OBJECTIVES:
+        both = figures_both_ways(inst, objective)
+        if both is not None:
+            assert_same_figures(*both)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=scenario_instances())
+def test_random_scenario_figures_are_the_models_to_the_last_bit(data):
+    inst = planner.load_instance(data)
+    both = figures_both_ways(inst, inst.objective)
+    if both is not None:
+        assert_same_figures(*both)
+
+
+def test_fixed_decisions_are_read_as_the_model_holds_them():
+    inst = planner.load_instance(SHIPPED[-1])  # toy
+    p, k = next((p, k) for p, prov in inst.providers.items() for k in prov.contracts)
+    fix = {("c", p, k, inst.years[0]): 0.25}
+    want, got = figures_both_ways(inst, inst.objective, fix)
+    assert_same_figures(want, got)
+    assert got[None]["c"][p, k, inst.years[0]] == 0.25
+
+
+def test_a_variable_without_a_value_is_refused_as_the_model_would():
+    inst = planner.load_instance(SHIPPED[-1])
+    model = build_model(inst, inst.objective)
+    program = FigureProgram(plan_blocks(model, inst), {})  # no columns: no variable has a value
+    with pytest.raises(ValueError, match="No value for uninitialized variable"):
+        program.figures(np.zeros(0))
+
+
+def reference_plan(inst, objective: str):
+    """The tables as they were made before: both stages compiled from the model, the
+    figures read off its expressions."""
+    model = build_model(inst, objective)
+    lp = LinearProgram(model)
+    status, value = run_lp(lp, None, time.perf_counter(), zero=ZERO)
+    if status == "optimal" and needs_second_stage(inst, objective):
+        add_second_stage(model, inst, value)
+        lp.sync()
+        status, _ = run_lp(lp, None, time.perf_counter(), zero=ZERO)
+    return status, value, (make_tables(model, inst) if status == "optimal" else None)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_solve_gives_the_plan_the_model_gave(path, objective):
+    """Both stages solved without the model (the second one's row and objective compiled
+    before it went) give the tables the model's own second stage gave, exactly."""
+    inst = planner.load_instance(path)
+    status, value, tables = reference_plan(inst, objective)
+    plan = planner.solve(inst, objective=objective)
+    assert plan.status == status == "optimal"
+    assert plan.objective_value == value
+    for name, frame in tables.items():
+        pd.testing.assert_frame_equal(plan.tables[name], frame, check_exact=True)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=instances())
+def test_random_instances_solve_gives_the_plan_the_model_gave(data):
+    inst = planner.load_instance(data)
+    for objective in OBJECTIVES:
+        status, value, tables = reference_plan(inst, objective)
+        plan = planner.solve(inst, objective=objective)
+        assert plan.status == status
+        if status == "optimal":
+            assert plan.objective_value == value
+            for name, frame in tables.items():
+                pd.testing.assert_frame_equal(plan.tables[name], frame, check_exact=True)
+
+
+def test_solve_lets_the_model_go_before_the_solve(monkeypatch):
+    """Nothing holds the Pyomo model once HiGHS has the LP: it is gone when HiGHS
+    starts, and the plan does not carry it."""
+    built, alive_at_solve = [], []
+    real_build, real_run = model_lp.build_model, LinearProgram._run
+
+    def build(*args, **kwargs):
+        model = real_build(*args, **kwargs)
+        built.append(weakref.ref(model))
+        return model
+
+    def run(self):
+        gc.collect()
+        alive_at_solve.append(built[-1]() is not None)
+        return real_run(self)
+
+    monkeypatch.setattr(highs, "build_model", build)
+    monkeypatch.setattr(LinearProgram, "_run", run)
+    inst = planner.load_instance(SHIPPED[0])
+    plan = planner.solve(inst, objective="peak_cumulative_loss")  # both stages
+    assert plan.status == "optimal" and plan.model is None
+    assert alive_at_solve == [False, False]
+    kept = highs.solve(inst, objective="peak_cumulative_loss", keep_model=True)
+    assert kept.model is not None and kept.model.hold_first_stage.active
+    for name, frame in plan.tables.items():
+        pd.testing.assert_frame_equal(kept.tables[name], frame, check_exact=True)
