@@ -38,6 +38,7 @@ method and crossover before anything is reported (``tests/test_limits.py``).
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import time
 from array import array
@@ -121,6 +122,22 @@ class _QuietHighs(highspy.Highs):
                 except KeyboardInterrupt:
                     pass  # a second Ctrl-C while HiGHS stops
             raise
+
+
+def share_the_heap() -> None:
+    """One malloc heap for the whole process. glibc gives a new thread its own heap (an
+    "arena") on its first allocation, so HiGHS's solver thread (:meth:`_QuietHighs.run_interruptibly`)
+    would not reuse the memory the Pyomo model freed just before the solve: 60 MB more at
+    a million non-zeros (``benchmarks/scale.py``). ``mallopt(M_ARENA_MAX, 1)``; nothing
+    where the C library has no ``mallopt`` (not glibc)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_ARENA_MAX, 1)
+
+
+_M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 def new_highs() -> highspy.Highs:
@@ -574,6 +591,7 @@ def solve(
             lp.release_model()
             model = None
             gc.collect()
+            share_the_heap()
         clock.lap("handoff")
         status, value = run_lp(lp, time_limit, started)
         dual = lp.row_dual() if status == "optimal" else None  # the first stage's (the objective the user chose)
