@@ -586,11 +586,12 @@ def solve(
         reading = Reading(lp, model, inst, objective)
         if not keep_model:
             # HiGHS has the LP and ``reading`` what the plan needs of the model: the model
-            # goes before the solve, so HiGHS's memory reuses its (Pyomo's objects refer
-            # to one another: only the cyclic collector frees them)
+            # goes before the solve, so HiGHS's memory reuses its. Pyomo's objects refer
+            # to one another: only the cyclic collector frees them. Made while it was
+            # paused, they are all in its youngest generation: only that one is scanned.
             lp.release_model()
             model = None
-            gc.collect()
+            gc.collect(0)
             share_the_heap()
         clock.lap("handoff")
         status, value = run_lp(lp, time_limit, started)

@@ -48,7 +48,7 @@ from pyomo.repn.linear import LinearRepnVisitor
 from ..instance.paths import field_value
 from ..instance.schema import Instance
 from ..model.lp import build_model
-from ..model.stochastic import first_stage_hold, needs_second_stage
+from ..model.stochastic import first_stage_hold, needs_second_stage, second_stage_objective
 from ..results.figures import Values
 from .highs import INF, LinearProgram, LPArrays, SolverFailure, compile_row, cost_vector, run_lp
 
@@ -131,7 +131,7 @@ class ParametricProgram:
         }
         m = self.model
         self.first_objective = m.objective.expr
-        self.second_objective = m.discounted_loss if self.two_stages else None
+        self.second_objective = second_stage_objective(m, self.instance) if self.two_stages else None
         self.touched_objectives = touched(self.first_objective) or (
             self.two_stages and touched(self.second_objective))
         self.base_stages = None
