@@ -180,3 +180,16 @@ def test_solve_lets_the_model_go_before_the_solve(monkeypatch):
     assert kept.model is not None and kept.model.hold_first_stage.active
     for name, frame in plan.tables.items():
         pd.testing.assert_frame_equal(kept.tables[name], frame, check_exact=True)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=scenario_instances())
+def test_random_scenario_instances_solve_gives_the_plan_the_model_gave(data):
+    inst = planner.load_instance(data)
+    status, value, tables = reference_plan(inst, inst.objective)
+    plan = planner.solve(inst)
+    assert plan.status == status
+    if status == "optimal":
+        assert plan.objective_value == value
+        for name, frame in tables.items():
+            pd.testing.assert_frame_equal(plan.tables[name], frame, check_exact=True)
