@@ -132,7 +132,7 @@ def share_the_heap() -> None:
     where the C library has no ``mallopt`` (not glibc)."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows has no CDLL(None)
         return
     mallopt(_M_ARENA_MAX, 1)
 
