@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["FIGURE_ZERO", "FigureProgram", "TABLE_FIGURES", "Values", "model_figures", "tidy"]
+__all__ = ["FIGURE_ZERO", "FigureProgram", "TABLE_FIGURES", "Values", "expression_classes", "model_figures", "tidy"]
 
 #: The model's quantities that the tables of §3 read, per plan (one case's block of a
 #: scenario instance): decisions and named expressions of ``planner.model.lp``.
@@ -45,6 +45,16 @@ def tidy(x: float) -> float:
     return 0.0 if abs(x) < FIGURE_ZERO else x
 
 
+def expression_classes() -> tuple:
+    """Pyomo's classes of the nodes a figure is made of, as both readers dispatch on
+    them: variables, sums, products, negation, division."""
+    from pyomo.core.base.var import ScalarVar, VarData
+    from pyomo.core.expr import numeric_expr as ne
+
+    return ({VarData, ScalarVar}, {ne.SumExpression, ne.LinearExpression},
+            {ne.ProductExpression, ne.MonomialTermExpression}, ne.NegationExpression, ne.DivisionExpression)
+
+
 class Values:
     """``values(expr)``: the value of a solved expression as ``pyo.value`` gives it (then
     :func:`tidy`), with each named expression of the model (``loss[t]``,
@@ -53,16 +63,9 @@ class Values:
     ``pyo.value`` in the same order, so the figures are the same to the last bit."""
 
     def __init__(self):
-        from pyomo.core.base.var import ScalarVar, VarData
-        from pyomo.core.expr import numeric_expr as ne
-
         self._named: dict[int, float] = {}
         self._indexed: dict[int, dict] = {}
-        self._var = {VarData, ScalarVar}
-        self._sum = {ne.SumExpression, ne.LinearExpression}
-        self._product = {ne.ProductExpression, ne.MonomialTermExpression}
-        self._negation = ne.NegationExpression
-        self._division = ne.DivisionExpression
+        self._var, self._sum, self._product, self._negation, self._division = expression_classes()
 
     def __call__(self, expr) -> float:
         return tidy(float(self.raw(expr)))
@@ -142,15 +145,8 @@ class FigureProgram:
     would."""
 
     def __init__(self, blocks: dict, column: dict[int, int]):
-        from pyomo.core.base.var import ScalarVar, VarData
-        from pyomo.core.expr import numeric_expr as ne
-
         self._column = column
-        self._var = {VarData, ScalarVar}
-        self._sum = {ne.SumExpression, ne.LinearExpression}
-        self._product = {ne.ProductExpression, ne.MonomialTermExpression}
-        self._negation = ne.NegationExpression
-        self._division = ne.DivisionExpression
+        self._var, self._sum, self._product, self._negation, self._division = expression_classes()
         self._slot_of: dict[int, int] = {}  # id(named expression) -> slot
         self._keep: list = []  # the named expressions in _slot_of, kept alive while compiling
         # slot 0 holds 1, slots 1 .. n the n columns; then constants and operations
