@@ -39,15 +39,19 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def solve(instance, objective: str | None = None, time_limit: float | None = None):
-    """Solve an instance (an :class:`Instance`, a path, or a mapping) and return its Plan."""
+def solve(instance, objective: str | None = None, time_limit: float | None = None, keep_model: bool = False):
+    """Solve an instance (an :class:`Instance`, a path, or a mapping) and return its Plan.
+
+    ``time_limit``: seconds the solver may take (both stages). ``keep_model``: keep the
+    solved Pyomo model as ``plan.model`` (by default it is let go before the solve, which
+    halves the memory a large instance needs)."""
     from .instance.schema import Instance
     from .instance.loading import load_instance
     from .solver.highs import solve as _solve
 
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
-    return _solve(instance, objective=objective, time_limit=time_limit)
+    return _solve(instance, objective=objective, time_limit=time_limit, keep_model=keep_model)
 
 
 def diagnose(instance, time_limit: float | None = None):

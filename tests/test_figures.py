@@ -13,12 +13,14 @@ from __future__ import annotations
 import gc
 import math
 import struct
+import threading
 import time
 import weakref
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyomo.core as pyo
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -26,7 +28,8 @@ import planner
 from planner.model import lp as model_lp
 from planner.model.lp import build_model
 from planner.model.stochastic import add_second_stage, needs_second_stage
-from planner.results.figures import FigureProgram, model_figures
+from planner.results import figures
+from planner.results.figures import FigureProgram, Values, add_up, model_figures
 from planner.results.tables import make_tables, plan_blocks
 from planner.solver import highs
 from planner.solver.highs import ZERO, LinearProgram, run_lp
@@ -59,7 +62,7 @@ def figures_both_ways(inst, objective: str, fix: dict | None = None):
     None when the instance has no plan."""
     model = build_model(inst, objective)
     if fix:
-        highs._fix_decisions(model, inst, fix)
+        highs.fix_decisions(model, inst, fix)
     lp = LinearProgram(model)
     program = FigureProgram(plan_blocks(model, inst), lp.column)
     status, _ = run_lp(lp, None, time.perf_counter())
@@ -108,9 +111,33 @@ def test_fixed_decisions_are_read_as_the_model_holds_them():
 def test_a_variable_without_a_value_is_refused_as_the_model_would():
     inst = planner.load_instance(SHIPPED[-1])
     model = build_model(inst, inst.objective)
-    program = FigureProgram(plan_blocks(model, inst), {})  # no columns: no variable has a value
-    with pytest.raises(ValueError, match="No value for uninitialized variable"):
+    p, k = next((p, k) for p, prov in inst.providers.items() for k in prov.contracts)
+    for var in model.component_data_objects(pyo.Var):  # all but one hold a value
+        var.value = 1.0
+    model.c[p, k, inst.years[-1]].value = None
+    with pytest.raises(ValueError, match="No value for uninitialized variable") as by_model:
+        model_figures(model)
+    program = FigureProgram(plan_blocks(model, inst), {})  # no columns: the values are the model's
+    with pytest.raises(ValueError) as by_program:
         program.figures(np.zeros(0))
+    assert str(by_program.value) == str(by_model.value) == f"No value for uninitialized variable c[{p},{k},{inst.years[-1]}]"
+
+
+def test_sums_are_added_left_to_right_on_every_python(monkeypatch):
+    """Python 3.12's sum() compensates for round-off (1e16 + 1 - 1e16 is 1.0 there, 0.0
+    added left to right); the figures do not depend on which Python adds them up."""
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([0, 1, 2])
+    for i, v in enumerate((1e16, 1.0, -1e16)):
+        m.x[i].value = v
+    m.e = pyo.Expression(expr=m.x[0] + m.x[1] + m.x[2])
+
+    def compensated(terms, start=0):
+        return math.fsum([start, *terms])
+
+    monkeypatch.setattr(figures, "sum", compensated, raising=False)  # as Python 3.12 adds up
+    assert add_up([1e16, 1.0, -1e16]) == 0.0
+    assert Values()(m.e) == 0.0  # and FigureProgram adds up as Values does (the tests above)
 
 
 def reference_plan(inst, objective: str):
@@ -158,19 +185,19 @@ def test_solve_lets_the_model_go_before_the_solve(monkeypatch):
     """Nothing holds the Pyomo model once HiGHS has the LP: it is gone when HiGHS
     starts, and the plan does not carry it."""
     built, alive_at_solve = [], []
-    real_build, real_run = model_lp.build_model, LinearProgram._run
+    real_build, real_solve = model_lp.build_model, LinearProgram.solve
 
     def build(*args, **kwargs):
         model = real_build(*args, **kwargs)
         built.append(weakref.ref(model))
         return model
 
-    def run(self):  # no collection here: solve's own must have freed it
+    def run(self, *args, **kwargs):  # no collection here: solve's own must have freed it
         alive_at_solve.append(built[-1]() is not None)
-        return real_run(self)
+        return real_solve(self, *args, **kwargs)
 
     monkeypatch.setattr(highs, "build_model", build)
-    monkeypatch.setattr(LinearProgram, "_run", run)
+    monkeypatch.setattr(LinearProgram, "solve", run)
     inst = planner.load_instance(SHIPPED[0])
     plan = planner.solve(inst, objective="peak_cumulative_loss")  # both stages
     assert plan.status == "optimal" and plan.model is None
@@ -179,6 +206,46 @@ def test_solve_lets_the_model_go_before_the_solve(monkeypatch):
     assert kept.model is not None and kept.model.hold_first_stage.active
     for name, frame in plan.tables.items():
         pd.testing.assert_frame_equal(kept.tables[name], frame, check_exact=True)
+
+
+def test_one_malloc_heap_only_when_this_is_the_one_thread(monkeypatch):
+    """mallopt cannot be undone: threads solving side by side (the app, a sweep) keep
+    their heaps."""
+    calls = []
+
+    class C:
+        def __init__(self, name):
+            self.mallopt = lambda *args: calls.append(args)
+
+    monkeypatch.setattr(highs.ctypes, "CDLL", C)
+    monkeypatch.setattr(highs.threading, "active_count", lambda: 1)
+    highs.share_the_heap()
+    assert calls == [(-8, 1)]  # M_ARENA_MAX, 1
+    calls.clear()
+    done = threading.Event()
+    other = threading.Thread(target=done.wait)
+    other.start()
+    try:
+        monkeypatch.undo()
+        monkeypatch.setattr(highs.ctypes, "CDLL", C)
+        highs.share_the_heap()
+    finally:
+        done.set()
+        other.join()
+    assert calls == []
+
+
+def test_the_time_limit_counts_the_solver_from_the_moment_it_has_the_lp(monkeypatch):
+    """Reading what the plan needs of the model before the solve is not the solver's time."""
+    real = highs.Reading.__init__
+
+    def slow(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(highs.Reading, "__init__", slow)
+    plan = highs.solve(planner.load_instance(SHIPPED[-1]), time_limit=0.4)
+    assert plan.status == "optimal" and plan.solve_seconds < 0.4
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -58,6 +58,7 @@ from pathlib import Path
 
 from ..results import safe_write
 from ..results.files import REPORT_FILES, REPORT_HTML
+from ..results.figures import add_up
 from .charts import CHARTS, RenderedChart, render_charts
 from .findings import (
     RANKED_SOURCE, also_binds, binding_constraints, bindings, case_figures, key_figures, objective_sentence, scenario_key_figures,
@@ -157,7 +158,7 @@ def _case_table(r: Results) -> str:
     e = html.escape
     rows = case_figures(r)
     keys = ("objective_value", "cumulative_loss", "peak_cumulative_loss", "final_cash")
-    mean = {k: sum(row["probability"] * row[k] for row in rows) for k in keys}
+    mean = {k: add_up(row["probability"] * row[k] for row in rows) for k in keys}
     columns = ["case", "probability", "objective", "cumulative loss", "peak cumulative loss", "final cash"]
     out = ["<table><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in columns) + "</tr></thead><tbody>"]
     for name, probability, values in [(row["case"], percent(row["probability"]), row) for row in rows] + [

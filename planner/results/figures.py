@@ -5,10 +5,11 @@ A table's figures are the model's own quantities -- the decisions ``c``, ``b``, 
 ``loss[t]``, ...) -- each evaluated once from the decisions, so that every figure follows
 from them by the formulas of §2 (:mod:`planner.results.check` recomputes them
 independently). They are read one of two ways, with the same arithmetic in the same
-order and therefore the same figures to the last bit:
+order and therefore the same figures to the last bit (each sum added up left to right,
+:func:`add_up`, on every Python):
 
 - :class:`Values` evaluates the expressions of a solved Pyomo model (its variables hold
-  the values), as ``pyo.value`` does;
+  the values), as ``pyo.value`` does on Python 3.11;
 - :class:`FigureProgram` compiles the same expressions once, before the solve, into a
   program over the LP's columns, then evaluates it on the solution array with numpy. The
   model is then no longer needed once HiGHS has the LP (:func:`planner.solver.highs.solve`
@@ -23,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["FIGURE_ZERO", "FigureProgram", "TABLE_FIGURES", "Values", "expression_classes", "model_figures", "tidy"]
+__all__ = ["FIGURE_ZERO", "FigureProgram", "TABLE_FIGURES", "Values", "add_up", "expression_classes", "model_figures", "tidy"]
 
 #: The model's quantities that the tables of §3 read, per plan (one case's block of a
 #: scenario instance): decisions and named expressions of ``planner.model.lp``.
@@ -45,6 +46,17 @@ def tidy(x: float) -> float:
     return 0.0 if abs(x) < FIGURE_ZERO else x
 
 
+def add_up(terms: Iterable) -> float:
+    """``0 + t₀ + t₁ + …``, left to right: how a figure's sum is added up (Python's own
+    ``sum`` did exactly this until 3.12, where it compensates for round-off, so Pyomo's
+    ``value`` of a sum is not the same last bit on every Python). Pinned here, the figures,
+    and the committed ``results/``, are the same on every Python the planner runs on."""
+    total = 0
+    for term in terms:
+        total = total + term
+    return total
+
+
 def expression_classes() -> tuple:
     """Pyomo's classes of the nodes a figure is made of, as both readers dispatch on
     them: variables, sums, products, negation, division."""
@@ -56,11 +68,11 @@ def expression_classes() -> tuple:
 
 
 class Values:
-    """``values(expr)``: the value of a solved expression as ``pyo.value`` gives it (then
-    :func:`tidy`), with each named expression of the model (``loss[t]``,
-    ``active_capacity[p,t]``, ...) evaluated once however many others refer to it
-    (``cumulative_loss[t]`` sums every earlier ``loss``): the same arithmetic as
-    ``pyo.value`` in the same order, so the figures are the same to the last bit."""
+    """``values(expr)``: the value of a solved expression as ``pyo.value`` gives it on
+    Python 3.11 (then :func:`tidy`), with each named expression of the model
+    (``loss[t]``, ``active_capacity[p,t]``, ...) evaluated once however many others refer
+    to it (``cumulative_loss[t]`` sums every earlier ``loss``): the same arithmetic in the
+    same order, each sum by :func:`add_up`, so the figures are the same to the last bit."""
 
     def __init__(self):
         self._named: dict[int, float] = {}
@@ -88,7 +100,7 @@ class Values:
         if cls is float or cls is int:
             return expr
         if cls in self._sum:
-            return sum([self.raw(arg) for arg in expr.args])
+            return add_up(self.raw(arg) for arg in expr.args)
         if cls in self._product:
             left, right = expr.args
             return self.raw(left) * self.raw(right)
@@ -308,7 +320,10 @@ class FigureProgram:
             out[key] = figures = {}
             for name, (indices, slots) in read.items():
                 cells = value[slots]
-                if self._unset and np.isnan(cells).any():  # a solution holds no NaN: a variable without a value
+                # A solution holds no NaN: a variable without a value. The program was
+                # compiled in the order Values reads, so the first such variable compiled is
+                # the one Values names, and the first figure holding a NaN is where it stops.
+                if self._unset and np.isnan(cells).any():
                     raise ValueError(f"No value for uninitialized variable {next(iter(self._unset.values()))}")
                 cells[np.abs(cells) < FIGURE_ZERO] = 0.0  # tidy(), NaN kept
                 figures[name] = dict(zip(indices, cells.tolist()))
@@ -316,7 +331,7 @@ class FigureProgram:
 
 
 def _sum(value: np.ndarray, coefficients: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-    total = 0.0 + coefficients[:, 0] * value[inputs[:, 0]]  # Python's sum starts from 0 (0 + -0.0 is 0.0)
+    total = 0.0 + coefficients[:, 0] * value[inputs[:, 0]]  # add_up starts from 0 (0 + -0.0 is 0.0)
     for i in range(1, inputs.shape[1]):
         total += coefficients[:, i] * value[inputs[:, i]]
     return total

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..instance.schema import Instance
 from .files import finance_figures
+from .figures import add_up
 from .tables import Plan, case_tables, commitments_after_horizon
 
 __all__ = ["cvar", "make_summary", "plan_figures", "scenario_figures"]
@@ -16,7 +17,7 @@ __all__ = ["cvar", "make_summary", "plan_figures", "scenario_figures"]
 def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame], objective: str) -> dict[str, float]:
     """The summary figures of one plan (or one case), from its tables."""
     finance = tables["finance"]
-    discounted = sum(inst.discount_factor(t) * loss for t, loss in zip(finance["year"], finance["loss"]))
+    discounted = add_up(inst.discount_factor(t) * loss for t, loss in zip(finance["year"], finance["loss"]))
     figures = finance_figures(finance)  # the ones a report checks against finance.csv
     peak = figures["peak_cumulative_loss"]
     return {
@@ -30,7 +31,7 @@ def cvar(values: list[float], probabilities: list[float], alpha: float) -> float
     """CVaR_α of a discrete distribution: min over η of η + Σ π (L − η)⁺ / (1 − α)
     (the minimum is at one of the values)."""
     return min(
-        eta + sum(p * max(v - eta, 0.0) for v, p in zip(values, probabilities)) / (1 - alpha) for eta in values
+        eta + add_up(p * max(v - eta, 0.0) for v, p in zip(values, probabilities)) / (1 - alpha) for eta in values
     )
 
 
@@ -41,7 +42,7 @@ def scenario_figures(inst: Instance, tables: dict[str, pd.DataFrame], objective:
         figures = plan_figures(case, case_tables(tables, n), objective)
         cases[n] = {"probability": inst.scenarios.cases[n].probability, **figures}
     probability = [c["probability"] for c in cases.values()]
-    mean = lambda key: float(sum(c["probability"] * c[key] for c in cases.values()))  # noqa: E731
+    mean = lambda key: float(add_up(c["probability"] * c[key] for c in cases.values()))  # noqa: E731
     out: dict[str, Any] = {
         key: mean(key) for key in ("cumulative_loss", "peak_cumulative_loss", "final_cash", "commitments_after_horizon")
     }

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..instance.schema import Instance
-from .figures import Figures, model_figures, tidy
+from .figures import Figures, add_up, model_figures, tidy
 from .files import COLUMNS, TABLES
 
 __all__ = ["Plan", "case_tables", "commitments_after_horizon", "make_tables", "tables_of_figures"]
@@ -144,7 +144,7 @@ def _capacity(f: Figures, inst: Instance) -> pd.DataFrame:
     contracted, owned, spend, charge = f["contracted_capacity"], f["owned_capacity"], f["spend"], f["charge"]
     for t in inst.year_list:
         for p, prov in inst.providers.items():
-            used = sum(u[p, w, t] for w in allowed[p])
+            used = add_up(u[p, w, t] for w in allowed[p])
             active = active_capacity[p, t]
             for column, value in (
                 ("year", t), ("provider", p), ("existing", prov.existing[t]),

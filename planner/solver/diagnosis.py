@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 from ..instance.schema import Instance
 from ..model.elastic import build_elastic_model
 from ..model.families import FAMILIES, HARD_FAMILIES
+from ..results.figures import add_up
 from .highs import SolverFailure, run_elastic
 
 #: Slack below this is solver round-off, not a constraint that had to give.
@@ -126,8 +127,8 @@ def _one_funding_change(inst: Instance, changes: list[Change]) -> list[Change]:
     if len(funding) < 2:
         return changes
     first = min(c.year for c in funding)
-    total = sum(c.value - inst.finance.funding[c.year] for c in funding)
-    shown = sum(float(c.text.rsplit(" by ", 1)[1].split()[0]) for c in funding)
+    total = add_up(c.value - inst.finance.funding[c.year] for c in funding)
+    shown = add_up(float(c.text.rsplit(" by ", 1)[1].split()[0]) for c in funding)
     money = inst.units.money
     merged = Change("finance.funding", first, inst.finance.funding[first] + total,
                     f"raise funding in {first} by {shown:.2f} {money}")
@@ -179,7 +180,7 @@ def _describe(m, inst: Instance, family: str, index: tuple, amount: float) -> tu
         p = where["provider"]
         prov = inst.providers[p]
         active = v(m.active_capacity[p, t])
-        total = sum(v(m.active_capacity[q, t]) for q in inst.providers)
+        total = add_up(v(m.active_capacity[q, t]) for q in inst.providers)
         if family == "provider_capacity":
             change = Change(f"providers.{p}.capacity", t, prov.capacity[t] + _raise(amount),
                             f"raise {p} capacity in {t} by {amount:.2f} {cap}")

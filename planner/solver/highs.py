@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import threading
 import time
 from array import array
 from contextlib import contextmanager
@@ -128,8 +129,13 @@ def share_the_heap() -> None:
     """One malloc heap for the whole process. glibc gives a new thread its own heap (an
     "arena") on its first allocation, so HiGHS's solver thread (:meth:`_QuietHighs.run_interruptibly`)
     would not reuse the memory the Pyomo model freed just before the solve: 60 MB more at
-    a million non-zeros (``benchmarks/scale.py``). ``mallopt(M_ARENA_MAX, 1)``; nothing
-    where the C library has no ``mallopt`` (not glibc)."""
+    a million non-zeros (``benchmarks/scale.py``). ``mallopt(M_ARENA_MAX, 1)``, which
+    glibc cannot undo, so only in a process where this is the one Python thread (the
+    command line, a script): threads that solve side by side (the app, a sweep's
+    workers) keep a heap each rather than take turns at one. Nothing where the C
+    library has no ``mallopt`` (not glibc)."""
+    if threading.active_count() > 1:
+        return
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):  # TypeError: Windows has no CDLL(None)
@@ -236,6 +242,19 @@ class LinearProgram:
     def column(self) -> dict[int, int]:
         """``{id(VarData): column}`` of every variable that is a column of the LP."""
         return self._recorder.index
+
+    @property
+    def compiled_expressions(self) -> dict:
+        """The compiler's cache of the named expressions it walked (``{id(Expression):
+        compiled}``); a walk given it (``LinearRepnVisitor(cache, ...)``) reuses them."""
+        return self._visitor.subexpression_cache
+
+    @property
+    def recorder(self):
+        """The compiler's record of the columns (``index``: ``{id(VarData): column}``); a
+        walk given it (``LinearRepnVisitor(..., var_recorder=lp.recorder)``) numbers the
+        variables as the LP does, and a new variable as a new column."""
+        return self._recorder
 
     def pass_model(self, a: "LPArrays"):
         """Hand HiGHS the LP ``a`` (replacing any model it held, and its basis)."""
@@ -571,7 +590,8 @@ def solve(
 
     The Pyomo model is let go once HiGHS has the LP (what the plan needs of it is read
     first, :class:`Reading`); with ``keep_model`` it stays, holding the solution, as
-    ``plan.model``.
+    ``plan.model``. ``time_limit`` and the plan's ``solve_seconds`` count HiGHS's time
+    (both stages), from the moment it has the LP.
     """
     objective = objective or inst.objective
     clock = _Clock(timings)
@@ -580,8 +600,8 @@ def solve(
     with PauseGC():
         model = build_model(inst, objective)
         if fix:
-            _fix_decisions(model, inst, fix)
-        started = clock.lap("build")
+            fix_decisions(model, inst, fix)
+        clock.lap("build")
         lp = LinearProgram(model)
         reading = Reading(lp, model, inst, objective)
         if not keep_model:
@@ -593,7 +613,7 @@ def solve(
             model = None
             gc.collect(0)
             share_the_heap()
-        clock.lap("handoff")
+        started = clock.lap("handoff")  # the time limit and solve_seconds are the solver's
         status, value = run_lp(lp, time_limit, started)
         dual = lp.row_dual() if status == "optimal" else None  # the first stage's (the objective the user chose)
         if status == "optimal" and reading.second_stage is not None:
@@ -658,14 +678,22 @@ def run_lp(lp: LinearProgram, time_limit: float | None, started: float, zero: fl
     raise SolverFailure("error", f"the solver stopped without an optimal plan ({lp.message})")
 
 
+def hold_first_stage(objective: tuple[np.ndarray, float], first_stage_value: float) -> tuple[float, np.ndarray, float]:
+    """The row ``hold_first_stage`` of :func:`planner.model.stochastic.add_second_stage`
+    compiled, as ``(lower, coefficients, upper)`` for :meth:`LinearProgram.add_row`: the
+    first objective (``objective``: its cost vector by column and its offset) at most
+    :func:`~planner.model.stochastic.first_stage_hold` of its optimum, the offset moved
+    into the bound."""
+    cost, offset = objective
+    return -INF, cost, first_stage_hold(first_stage_value) - offset
+
+
 def _second_stage(lp: LinearProgram, second: tuple[np.ndarray, float], first_stage: float, time_limit,
                   started) -> str:
     """Hold the first objective at its optimum and minimise the second, ``second`` (as
-    ``planner.model.stochastic.add_second_stage`` states them: the row
-    ``hold_first_stage`` is the first objective's cost vector ≤ the hold less its
-    offset), from the first stage's basis."""
-    a = lp.arrays
-    lp.add_row(-INF, a.cost, first_stage_hold(first_stage) - a.offset)
+    ``planner.model.stochastic.add_second_stage`` states them), from the first stage's
+    basis."""
+    lp.add_row(*hold_first_stage((lp.arrays.cost, lp.arrays.offset), first_stage))
     lp.set_objective(*second)
     status, _ = run_lp(lp, time_limit, started)
     if status != "optimal":
@@ -673,9 +701,9 @@ def _second_stage(lp: LinearProgram, second: tuple[np.ndarray, float], first_sta
     return status
 
 
-def _fix_decisions(model, inst: Instance, fix: dict) -> None:
-    blocks = [model] if inst.scenarios is None else [model.case[n] for n in model.CASES]
-    for block in blocks:
+def fix_decisions(model, inst: Instance, fix: dict) -> None:
+    """Fix the decisions ``fix`` (as :func:`solve` takes them) in every plan of ``model``."""
+    for block in plan_blocks(model, inst).values():
         for (kind, *index), value in fix.items():
             variable = block.c if kind == "c" else block.b
             variable[tuple(index)].fix(value)

@@ -48,9 +48,9 @@ from pyomo.repn.linear import LinearRepnVisitor
 from ..instance.paths import field_value
 from ..instance.schema import Instance
 from ..model.lp import build_model
-from ..model.stochastic import first_stage_hold, needs_second_stage, second_stage_objective
-from ..results.figures import Values
-from .highs import INF, LinearProgram, LPArrays, SolverFailure, compile_row, cost_vector, run_lp
+from ..model.stochastic import needs_second_stage, second_stage_objective
+from ..results.figures import Values, add_up
+from .highs import LinearProgram, LPArrays, SolverFailure, compile_row, cost_vector, hold_first_stage, run_lp
 
 
 #: LPs with more non-zeros than this are solved in HiGHS's thread, so that Ctrl-C stops
@@ -124,7 +124,7 @@ class ParametricProgram:
         self.touched_rows = [i for i, con in enumerate(self.lp.rows) if touched(con.expr)]
         # the compiled named expressions (loss[t], active_capacity[p,t], ...) that hold no
         # varied Param are the same for every variant: their repns are reused
-        compiled = self.lp._visitor.subexpression_cache
+        compiled = self.lp.compiled_expressions
         self.unchanged = {
             id(e): compiled[id(e)] for e in self.model.component_data_objects(pyo.Expression, descend_into=True)
             if id(e) in compiled and not touched(e)
@@ -134,10 +134,9 @@ class ParametricProgram:
         self.second_objective = second_stage_objective(m, self.instance) if self.two_stages else None
         self.touched_objectives = touched(self.first_objective) or (
             self.two_stages and touched(self.second_objective))
-        self.base_stages = None
+        self.base_second = None
         if self.two_stages and not self.touched_objectives:
-            walk = LinearRepnVisitor({}, var_recorder=self.lp._recorder).walk_expression
-            self.base_stages = self._stages(walk(self.first_objective), walk)
+            self.base_second = self.lp.linear_form(self.second_objective)
 
     # -- each variant -------------------------------------------------------------------
 
@@ -148,12 +147,12 @@ class ParametricProgram:
 
     def _compile_variant(self) -> tuple[LPArrays, tuple | None]:
         """The LP of the current Param values -- the base with every touched row and
-        objective compiled again -- and, for two stages, the row ``hold_first_stage``
-        (the first objective ≤ its optimum + tolerance: columns, coefficients, constant)
-        and the second objective (cost vector, offset), as
-        ``planner.solver.highs`` (its second stage) adds them. Raises :class:`NotParametric`
-        when a variable the base LP left out would enter it."""
-        base, recorder = self.base, self.lp._recorder
+        objective compiled again -- and, for two stages, the second objective (cost
+        vector, offset), which :meth:`solve` sets after the row ``hold_first_stage``
+        (:func:`planner.solver.highs.hold_first_stage` of the LP's own objective), as
+        ``planner.solver.highs.solve`` does. Raises :class:`NotParametric` when a variable
+        the base LP left out would enter it."""
+        base, recorder = self.base, self.lp.recorder
         known = len(recorder.index)
         walk = LinearRepnVisitor(dict(self.unchanged), var_recorder=recorder).walk_expression
         row_lower, row_upper = base.row_lower.copy(), base.row_upper.copy()
@@ -162,33 +161,23 @@ class ParametricProgram:
             lower, upper, columns, coefficients = compile_row(self.lp.rows[i], walk, recorder.index)
             row_lower[i], row_upper[i] = lower, upper
             rows[i] = (columns, coefficients)
-        cost, offset, stages = base.cost, base.offset, None
+        cost, offset, second = base.cost, base.offset, self.base_second
         if self.touched_objectives:
-            first = walk(self.first_objective)
-            cost, offset = self._costs(first), float(first.constant)
+            cost, offset = self._costs(walk(self.first_objective))
             if self.two_stages:
-                stages = self._stages(first, walk)
-        elif self.two_stages:
-            stages = self.base_stages
+                second = self._costs(walk(self.second_objective))
         if len(recorder.index) != known:
             _forget_columns(recorder, known)
             raise NotParametric("a variable the base plan left out enters this variant's LP")
         starts, index, value = self._matrix(rows)
         lp = replace(base, cost=cost, offset=offset, row_lower=row_lower, row_upper=row_upper,
                      starts=starts, index=index, value=value)
-        return lp, stages
+        return lp, second
 
-    def _stages(self, first, walk) -> tuple:
-        """The row ``hold_first_stage`` of the compiled first objective ``first`` (columns,
-        coefficients, constant) and the second objective (cost vector, offset)."""
-        column = self.lp._recorder.index
-        second = walk(self.second_objective)
-        hold = ([column[k] for k in first.linear], list(first.linear.values()), float(first.constant))
-        return hold, (self._costs(second), float(second.constant))
-
-    def _costs(self, repn) -> np.ndarray:
-        column = self.lp._recorder.index
-        return cost_vector({column[k]: c for k, c in repn.linear.items()}, self.n_columns)
+    def _costs(self, repn) -> tuple[np.ndarray, float]:
+        """A compiled objective as (cost vector by column, offset)."""
+        column = self.lp.column
+        return cost_vector({column[k]: c for k, c in repn.linear.items()}, self.n_columns), float(repn.constant)
 
     def _matrix(self, rows: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The row-wise matrix with ``rows`` ({row: (columns, coefficients)}) replaced:
@@ -222,7 +211,7 @@ class ParametricProgram:
         figures of :func:`planner.sweep.run.plan_outcome` (same definitions, same values)."""
         started = time.perf_counter()
         self.set_variant(variant)
-        lp, stages = self._compile_variant()
+        lp, second = self._compile_variant()
         self.lp.pass_model(lp)
         if self.warm and self._basis is not None:
             self.lp.highs.setBasis(self._basis)
@@ -233,14 +222,9 @@ class ParametricProgram:
             self._basis = self.lp.highs.getBasis()
         if self.keep_duals:  # the first stage's, as planner.solver.highs.solve keeps them
             self.raw_duals = self.lp.duals()
-        if stages is not None:
-            (columns, coefficients, constant), (cost, offset) = stages
-            highs, n = self.lp.highs, self.n_columns
-            highs.addRows(1, np.array([-INF]), np.array([first_stage_hold(value) - constant]), len(columns),
-                          np.array([0], dtype=np.int32), np.asarray(columns, dtype=np.int32),
-                          np.asarray(coefficients, dtype=np.float64))
-            highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-            highs.changeObjectiveOffset(offset)
+        if second is not None:
+            self.lp.add_row(*hold_first_stage((lp.cost, lp.offset), value))
+            self.lp.set_objective(*second)
             if run_lp(self.lp, time_limit, started)[0] != "optimal":
                 raise SolverFailure("error", "the second stage did not solve to optimality")
         return self.outcome(value)
@@ -279,11 +263,11 @@ class ParametricProgram:
         cumulative = [v(m.cumulative_loss[t]) for t in years]
         last = years[-1]
         active = {p: v(m.active_capacity[p, last]) for p in inst.providers}
-        total = sum(active.values())
+        total = add_up(active.values())
         return {
             "status": "optimal",
             "objective": float(objective_value),
-            "cumulative_loss": float(sum(losses)),
+            "cumulative_loss": float(add_up(losses)),
             "peak_cumulative_loss": float(max(cumulative)),
             "final_cash": float(v(m.cash[last])),
             "shares": {p: (a / total if total > 1e-12 else None) for p, a in active.items()},

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..instance.schema import Instance
+from ..results.figures import add_up
 from .highs import solve
 
 
@@ -41,11 +42,11 @@ def _mean(objects: list, weights: list[float]) -> Any:
         values = {name: _mean([getattr(o, name) for o in objects], weights) for name in type(first).model_fields}
         return first.model_copy(update=values)
     if isinstance(first, dict) and all(isinstance(k, int) for k in first):  # a yearly series
-        return {year: sum(w * o[year] for o, w in zip(objects, weights)) for year in first}
+        return {year: add_up(w * o[year] for o, w in zip(objects, weights)) for year in first}
     if isinstance(first, dict):
         return {key: _mean([o[key] for o in objects], weights) for key in first}
     if isinstance(first, float) and not isinstance(first, bool):
-        return sum(w * o for o, w in zip(objects, weights))
+        return add_up(w * o for o, w in zip(objects, weights))
     return first
 
 

@@ -68,6 +68,7 @@ from ..instance.paths import field_value, set_along, settable_target
 from ..instance.schema import Instance
 from ..results import safe_write
 from ..results.files import SENSITIVITY_COLUMNS, SENSITIVITY_CSV, SWEEP_CSV, SWEEP_FILES, SWEEP_JSON, SWEEP_PNG
+from ..results.figures import add_up
 
 #: Outputs of each variant, in sweep.csv's order (then one share column per provider).
 OUTPUTS = ("objective", "cumulative_loss", "peak_cumulative_loss", "final_cash")
@@ -575,7 +576,7 @@ def plan_outcome(plan) -> dict:
     capacity = plan.tables["capacity"]
     last = capacity[capacity["year"] == plan.instance.years[1]]
     active = dict(zip(last["provider"], last["active"].astype(float)))
-    total = sum(active.values())
+    total = add_up(active.values())
     shares = {p: (active.get(p, 0.0) / total if total > 1e-12 else None) for p in plan.instance.providers}
     return {
         "status": "optimal",

@@ -144,8 +144,7 @@ class NearOptimal:
 
     def __init__(self, inst: Instance, base, bound: float, time_limit: float | None):
         from ..model.lp import build_model
-        from ..model.stochastic import first_stage_hold
-        from ..solver.highs import INF, LinearProgram
+        from ..solver.highs import LinearProgram, hold_first_stage
 
         self.inst, self.base, self.bound, self.time_limit = inst, base, bound, time_limit
         self.objective_name = base.objective
@@ -156,9 +155,9 @@ class NearOptimal:
         self.fractional = None  # the Charnes–Cooper LP, built on the first share
         self._decisions = None
         self.not_attained: list[list[str]] = []
-        #: the row ``objective ≤ bound`` (coefficients, upper), with the second stage's tolerance
-        self.hold = (self.cost, first_stage_hold(bound) - self.offset)
-        self.lp.add_row(-INF, *self.hold)
+        #: the row ``objective ≤ bound`` (lower, coefficients, upper), with the second stage's tolerance
+        self.hold = hold_first_stage((self.cost, self.offset), bound)
+        self.lp.add_row(*self.hold)
         self.last = inst.year_list[-1]
         self.total = self.lp.linear_form(total_active(self.model, self.last))
         self.no_share = self.least_total() <= NO_CAPACITY
@@ -208,7 +207,7 @@ class NearOptimal:
         if self.fractional is None:
             from ..solver.fractional import FractionalProgram
 
-            self.fractional = FractionalProgram(self.lp.arrays, self.total, [self.hold])
+            self.fractional = FractionalProgram(self.lp.arrays, self.total, [self.hold[1:]])
         self.solves += 1
         extreme = self.fractional.extreme(active, largest, self.time_limit)
         return min(max(extreme.value, 0.0), 1.0), extreme.x
@@ -231,17 +230,17 @@ class NearOptimal:
         the least cost: the same shares and spend, an objective no higher. No shadow
         prices: this LP's duals price the slack and the kept decisions, not the
         instance's limits."""
-        from ..model.stochastic import first_stage_hold, needs_second_stage, second_stage_objective
+        from ..model.stochastic import needs_second_stage, second_stage_objective
         from ..results.summary import make_summary, plan_figures
         from ..results.tables import Plan, make_tables
-        from ..solver.highs import INF, solver_name
+        from ..solver.highs import hold_first_stage, solver_name
 
         kept = self.decision_columns()
         with self.lp.columns_fixed(kept, x[kept]):
             self.lp.set_objective(self.cost, self.offset)
             first = self.minimise((self.cost, self.offset))[0]
             if needs_second_stage(self.inst, self.objective_name):  # as planner solve: the peak, then the rest
-                with self.lp.row_added(-INF, self.cost, first_stage_hold(first) - self.offset):
+                with self.lp.row_added(*hold_first_stage((self.cost, self.offset), first)):
                     self.minimise(self.lp.linear_form(second_stage_objective(self.model, self.inst)))
         plan = Plan(instance=self.inst, objective=self.objective_name, status="optimal", solve_seconds=0.0,
                     model=self.model)

@@ -4,7 +4,7 @@ figures they read off a solved model."""
 from __future__ import annotations
 
 from ..instance.schema import Instance
-from ..results.figures import Values
+from ..results.figures import Values, add_up
 
 #: A year whose total active capacity is at most this has no share.
 NO_CAPACITY = 1e-9
@@ -29,7 +29,7 @@ def shares(m, inst: Instance, year: int, values: Values | None = None) -> dict[s
     (None when there is no capacity at all that year)."""
     v = values or Values()
     active = {p: v(m.active_capacity[p, year]) for p in inst.providers}
-    total = sum(active.values())
+    total = add_up(active.values())
     return {p: (a / total if total > NO_CAPACITY else None) for p, a in active.items()}
 
 
