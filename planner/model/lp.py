@@ -86,7 +86,8 @@ def build_model(inst: Instance, objective: str | None = None) -> pyo.ConcreteMod
             m.objective = pyo.Objective(expr=m.plan_objective, sense=pyo.minimize)
             return m
         m.CASES = pyo.Set(initialize=list(inst.cases), ordered=True, doc="cases n")
-        m.case = pyo.Block(m.CASES, rule=lambda b, n: add_plan(b, inst.cases[n], m.objective_name))
+        name = m.objective_name  # not m: a rule holding the model would keep it alive (a cycle)
+        m.case = pyo.Block(m.CASES, rule=lambda b, n: add_plan(b, inst.cases[n], name))
         add_nonanticipativity(m, inst)
         add_risk_objective(m, inst)
         return m
