@@ -228,6 +228,70 @@ def test_a_dismantled_model_is_freed_without_the_cyclic_collector(path):
         gc.enable()
 
 
+def sum_as_python_312(iterable, /, start=0):
+    """``builtins.sum`` as Python 3.12 and later add: exact floats with Neumaier's
+    compensated summation (CPython's ``builtin_sum_impl``), the rest as before."""
+    it = iter(iterable)
+    result = start
+    if type(result) is int:  # the int fast path; the first other item is added plainly
+        for item in it:
+            result = result + item
+            if type(item) not in (int, bool):
+                break
+        else:
+            return result
+    if type(result) is float:
+        f, c = result, 0.0
+        for item in it:
+            if type(item) is float:
+                t = f + item
+                c += (f - t) + item if abs(f) >= abs(item) else (item - t) + f
+                f = t
+            elif type(item) is int:
+                f += float(item)
+            else:
+                result = (f + c if c and math.isfinite(c) else f) + item
+                break
+        else:
+            return f + c if c and math.isfinite(c) else f
+    for item in it:
+        result = result + item
+    return result
+
+
+def test_sum_as_python_312_compensates():
+    assert sum_as_python_312([1e16, 1.0, -1e16]) == 1.0
+    assert sum_as_python_312([0.1] * 10) == 1.0 != add_up([0.1] * 10)
+    assert sum_as_python_312([1, 2, 3]) == 6 and sum_as_python_312([[1], [2]], []) == [1, 2]
+
+
+def test_the_results_do_not_depend_on_how_python_adds_up(tmp_path, monkeypatch):
+    """With sum() compensating as on Python 3.12, `planner solve --report` of a scenario
+    instance (probability-weighted means, shares, per-case figures) writes the committed
+    folder bit for bit: every sum of figures is add_up."""
+    import builtins
+    import json
+
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    source = next(p for p in SHIPPED if p.stem == "openai-2025-uncertain")
+    name = planner.load_instance(source).name
+    committed, fresh = Path(__file__).resolve().parents[1] / "results" / name, tmp_path / name
+    monkeypatch.setattr(builtins, "sum", sum_as_python_312)
+    result = CliRunner().invoke(app, ["solve", str(source), "--out", str(fresh), "--report", "--quiet"])
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    for path in sorted(fresh.iterdir()):
+        if path.suffix == ".csv":
+            assert path.read_bytes() == (committed / path.name).read_bytes(), path.name
+    summary, want = (json.loads((folder / "summary.json").read_text()) for folder in (fresh, committed))
+    for volatile in ("solve_seconds", "solver"):
+        summary.pop(volatile), want.pop(volatile)
+    assert summary == want
+
+
 def test_one_malloc_heap_only_when_this_is_the_one_thread(monkeypatch):
     """mallopt cannot be undone: threads solving side by side (the app, a sweep) keep
     their heaps."""
