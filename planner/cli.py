@@ -56,6 +56,16 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _one_process(ctx: typer.Context) -> None:
+    # Every command but the app solves one LP at a time: one malloc heap for the whole
+    # process, so HiGHS's thread reuses the memory the model frees (planner.solver.heap).
+    if ctx.invoked_subcommand != "app":
+        from .solver.heap import share_the_heap
+
+        share_the_heap()
+
+
 class Objective(str, Enum):
     cumulative_loss = "cumulative_loss"
     peak_cumulative_loss = "peak_cumulative_loss"

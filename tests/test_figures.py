@@ -202,6 +202,15 @@ def test_solve_lets_the_model_go_before_the_solve(monkeypatch):
     plan = planner.solve(inst, objective="peak_cumulative_loss")  # both stages
     assert plan.status == "optimal" and plan.model is None
     assert alive_at_solve == [False, False]
+    # and freed by reference counting (dismantle), not by the collector's scan
+    alive_at_solve.clear()
+    monkeypatch.setattr(highs.gc, "collect", lambda generation=2: 0)
+    gc.disable()
+    try:
+        planner.solve(inst)
+    finally:
+        gc.enable()
+    assert alive_at_solve == [False]
     kept = highs.solve(inst, objective="peak_cumulative_loss", keep_model=True)
     assert kept.model is not None and kept.model.hold_first_stage.active
     for name, frame in plan.tables.items():
@@ -292,30 +301,48 @@ def test_the_results_do_not_depend_on_how_python_adds_up(tmp_path, monkeypatch):
     assert summary == want
 
 
-def test_one_malloc_heap_only_when_this_is_the_one_thread(monkeypatch):
-    """mallopt cannot be undone: threads solving side by side (the app, a sweep) keep
-    their heaps."""
+def test_the_sweep_does_not_depend_on_how_python_adds_up(tmp_path, monkeypatch):
+    """The same for the README's sweep (parametric re-solves: shares, cumulative loss)."""
+    import builtins
+    import json
+
+    from planner.sweep.run import run_sweep
+
+    root = Path(__file__).resolve().parents[1]
+    folder = root / "results" / "openai-2025-sweep"
+    recorded = json.loads((folder / "sweep.json").read_text())
+    monkeypatch.setattr(builtins, "sum", sum_as_python_312)
+    result = run_sweep(root / recorded["instance_file"], recorded["vary"], out=tmp_path / "sweep", progress=False,
+                       echo=lambda _: None, chart=False)
+    monkeypatch.undo()
+    assert result.code == 0
+    assert (tmp_path / "sweep" / "sweep.csv").read_bytes() == (folder / "sweep.csv").read_bytes()
+
+
+def test_one_malloc_heap_for_every_command_but_the_app(monkeypatch):
+    """mallopt cannot be undone, so the command line decides: every command solves one LP
+    at a time, but the app's threads solve side by side and keep their heaps."""
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+    from planner.solver import heap
+
     calls = []
 
     class C:
         def __init__(self, name):
             self.mallopt = lambda *args: calls.append(args)
 
-    monkeypatch.setattr(highs.ctypes, "CDLL", C)
-    monkeypatch.setattr(highs.threading, "active_count", lambda: 1)
-    highs.share_the_heap()
+    monkeypatch.setattr(heap.ctypes, "CDLL", C)
+    heap.share_the_heap()
     assert calls == [(-8, 1)]  # M_ARENA_MAX, 1
     calls.clear()
-    done = threading.Event()
-    other = threading.Thread(target=done.wait)
-    other.start()
-    try:
-        monkeypatch.undo()
-        monkeypatch.setattr(highs.ctypes, "CDLL", C)
-        highs.share_the_heap()
-    finally:
-        done.set()
-        other.join()
+    runner = CliRunner()
+    for command in ("solve", "solve-all", "sweep", "frontier", "app"):
+        assert runner.invoke(app, [command, "--help"]).exit_code == 0
+        assert calls == ([] if command == "app" else [(-8, 1)]), command
+        calls.clear()
+    highs.solve(planner.load_instance(SHIPPED[-1]))  # the library leaves the process's heaps alone
     assert calls == []
 
 

@@ -209,10 +209,10 @@ def test_a_variable_the_base_left_out_stops_the_fast_path_cleanly():
     row = program.lp.rows[program.touched_rows[0]]
     original = row.expr
     row.set_value(original.args[0] == original.args[1] + m.extra)
-    columns = len(program.lp._recorder.index)
+    columns = len(program.lp.column)
     with pytest.raises(NotParametric):
         program.solve(inst)
-    assert len(program.lp._recorder.index) == columns
+    assert len(program.lp.column) == columns
     row.set_value(original)
     assert program.solve(inst) == expected
 

@@ -22,7 +22,7 @@ import pyomo.environ as pyo
 from ..instance.schema import Instance
 from ..model.elastic import build_elastic_model
 from ..model.families import FAMILIES, HARD_FAMILIES
-from ..results.figures import add_up
+from ..results.figures import Values, add_up
 from .highs import SolverFailure, run_elastic
 
 #: Slack below this is solver round-off, not a constraint that had to give.
@@ -150,7 +150,8 @@ def _describe(m, inst: Instance, family: str, index: tuple, amount: float) -> tu
     row.update({field: value for field, value in where.items() if field in ("provider", "workload", "contract")})
     label = fam.label.format(p=where.get("provider"), k=where.get("contract"), w=where.get("workload"))
     message = fam.message.format(amount=f"{amount:.2f} {unit}")
-    v = lambda expr: float(pyo.value(expr))  # noqa: E731
+    values = Values()  # as pyo.value, each sum by add_up
+    v = lambda expr: float(values.raw(expr))  # noqa: E731
     t = index[-1]
 
     if family == "minimum_cash":

@@ -38,9 +38,7 @@ method and crossover before anything is reported (``tests/test_limits.py``).
 
 from __future__ import annotations
 
-import ctypes
 import gc
-import threading
 import time
 from array import array
 from contextlib import contextmanager
@@ -138,27 +136,6 @@ def dismantle(model) -> None:
         if not component.is_indexed():
             component._data = {}
     model._data = {}
-
-
-def share_the_heap() -> None:
-    """One malloc heap for the whole process. glibc gives a new thread its own heap (an
-    "arena") on its first allocation, so HiGHS's solver thread (:meth:`_QuietHighs.run_interruptibly`)
-    would not reuse the memory the Pyomo model freed just before the solve: 60 MB more at
-    a million non-zeros (``benchmarks/scale.py``). ``mallopt(M_ARENA_MAX, 1)``, which
-    glibc cannot undo, so only in a process where this is the one Python thread (the
-    command line, a script): threads that solve side by side (the app, a sweep's
-    workers) keep a heap each rather than take turns at one. Nothing where the C
-    library has no ``mallopt`` (not glibc)."""
-    if threading.active_count() > 1:
-        return
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError, TypeError):  # TypeError: Windows has no CDLL(None)
-        return
-    mallopt(_M_ARENA_MAX, 1)
-
-
-_M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 def new_highs() -> highspy.Highs:
@@ -633,7 +610,6 @@ def solve(
             dismantle(model)
             model = None
             gc.collect(0)
-            share_the_heap()
         started = clock.lap("handoff")  # the time limit and solve_seconds are the solver's
         status, value = run_lp(lp, time_limit, started)
         dual = lp.row_dual() if status == "optimal" else None  # the first stage's (the objective the user chose)

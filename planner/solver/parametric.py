@@ -209,12 +209,12 @@ class ParametricProgram:
     def solve(self, variant: Instance, time_limit: float | None = None) -> dict:
         """Solve ``variant``; return ``status`` and, when optimal, ``objective`` and the
         figures of :func:`planner.sweep.run.plan_outcome` (same definitions, same values)."""
-        started = time.perf_counter()
         self.set_variant(variant)
         lp, second = self._compile_variant()
         self.lp.pass_model(lp)
         if self.warm and self._basis is not None:
             self.lp.highs.setBasis(self._basis)
+        started = time.perf_counter()  # the time limit is the solver's, as in highs.solve
         status, value = run_lp(self.lp, time_limit, started)
         if status != "optimal":
             return {"status": status}
