@@ -28,7 +28,6 @@ from planner.instance.errors import InstanceError
 from planner.results.files import RESULT_FILES
 from planner.results.folder import ResultsError
 
-from .models import solve_keeping_model
 from .strategies import instances
 from .test_scenarios import scenario_instances
 
@@ -526,7 +525,7 @@ def test_every_constraint_family_of_the_model_is_described():
     from planner.solver.duals import FAMILIES
 
     for objective in ("cumulative_loss", "peak_cumulative_loss"):
-        plan = solve_keeping_model(TOY, objective)
+        plan = planner.solve(TOY, objective, keep_model=True)
         names = {c.local_name for c in plan.model.component_objects(pyo.Constraint)}
         names.discard("hold_first_stage")  # added for the second stage, after the duals are read
         assert names <= set(FAMILIES), names - set(FAMILIES)

@@ -26,7 +26,6 @@ from planner.model.lp import build_model
 from planner.solver.duals import FAMILIES as DUALS_FAMILIES
 from planner.solver.duals import LIMIT_FAMILIES
 
-from .models import solve_keeping_model
 
 from .test_diagnose import CASES as INFEASIBLE
 
@@ -121,7 +120,7 @@ SENTENCES = {
 
 @pytest.fixture(scope="module")
 def binding_plans():
-    return {name: solve_keeping_model(data) for name, data in BINDING.items()}
+    return {name: planner.solve(data, keep_model=True) for name, data in BINDING.items()}
 
 
 # ======================================================================================
@@ -139,11 +138,11 @@ def test_every_constraint_component_has_a_row_and_every_row_is_built(binding_pla
             built[name] = built.get(name, 0) + rows
 
     for objective in ("cumulative_loss", "peak_cumulative_loss"):
-        plan = solve_keeping_model(TOY, objective)  # the model after the second stage, for the peak
+        plan = planner.solve(TOY, objective, keep_model=True)  # the model after the second stage, for the peak
         seen(plan.model)
     uncertain = planner.load_instance(UNCERTAIN)
     assert uncertain.scenarios.risk.weight > 0  # η, ξ and the tail rows are built
-    seen(solve_keeping_model(uncertain).model)  # its second stage too
+    seen(planner.solve(uncertain, keep_model=True).model)  # its second stage too
     for plan in binding_plans.values():
         seen(plan.model)
     for path in (TOY, UNCERTAIN):

@@ -93,10 +93,7 @@ class Values:
     def raw(self, expr):
         cls = expr.__class__
         if cls in self._var:
-            value = expr.value
-            if value is None:
-                raise ValueError(f"No value for uninitialized variable {expr.name}")
-            return value
+            return _value_of(expr)
         if cls is float or cls is int:
             return expr
         if cls in self._sum:
@@ -105,10 +102,7 @@ class Values:
             left, right = expr.args
             return self.raw(left) * self.raw(right)
         if expr.is_variable_type():
-            value = expr.value
-            if value is None:
-                raise ValueError(f"No value for uninitialized variable {expr.name}")
-            return value
+            return _value_of(expr)
         if expr.is_named_expression_type():
             key = id(expr)
             if key not in self._named:
@@ -122,6 +116,13 @@ class Values:
         from pyomo.core import value
 
         return value(expr)
+
+
+def _value_of(var):
+    value = var.value
+    if value is None:
+        raise ValueError(f"No value for uninitialized variable {var.name}")
+    return value
 
 
 def model_figures(block, values: Values | None = None) -> Figures:
@@ -144,8 +145,8 @@ class FigureProgram:
     Each variable, named expression and operation of the expressions becomes a slot of
     one array (slot 0 holds 1). A sum holds its terms, each ``coefficient·slot`` -- a
     number ``a`` is ``a·1``, ``a·x`` or ``x·a`` is ``a·x``, any other ``e`` is ``1·e``: the
-    same number to the last bit -- added left to right starting from 0 (as Python's
-    ``sum``); a lone product with a number, a negation (``−1·e``), a product and a
+    same number to the last bit -- added left to right starting from 0 (as
+    :func:`add_up`); a lone product with a number, a negation (``−1·e``), a product and a
     division are slots too; a named expression is one slot however many refer to it.
     Operations of the same kind, number of terms and depth are done together by numpy,
     each term in its place, so every slot holds the value :class:`Values` gives, bit for

@@ -201,10 +201,14 @@ def dual_table(model, inst: Instance, raw, objective: str) -> pd.DataFrame:
     (``raw`` as in :func:`shadow_prices`)."""
     entries = []
     for con, price in shadow_prices(model, raw).items():
-        block = con.parent_block()
-        case = None if block is model else block.index()  # a case's copy of the plan (MODEL.md §5)
-        entries.append((con.parent_component().local_name, case, _index(con), price))
+        entries.append((con.parent_component().local_name, _case(con, model), _index(con), price))
     return _table(entries, inst, objective)
+
+
+def _case(con, model):
+    """The case of a constraint in a case's copy of the plan (MODEL.md §5), else None."""
+    block = con.parent_block()
+    return None if block is model else block.index()
 
 
 def label_rows(rows: list, coefficient) -> list:
@@ -225,8 +229,7 @@ def label_rows(rows: list, coefficient) -> list:
         if family is None:
             labels.append(None)
             continue
-        block = con.parent_block()
-        case = None if block is model_of[key] else block.index()
+        case = _case(con, model_of[key])
         shift = relaxation_shift(con, family, lambda var: coefficient(i, var))
         labels.append((family, case, _index(con), shift))
     return labels

@@ -379,7 +379,7 @@ class LinearProgram:
         self.message = self.highs.modelStatusToString(status)
         if status == _STATUS.kOptimal:
             if self.model is not None:
-                self.load(np.asarray(self.highs.getSolution().col_value, dtype=np.float64), zero)
+                self.load(self.solution(zero))
             return "optimal", float(self.highs.getInfo().objective_function_value)
         if status in _INFEASIBLE:
             return "infeasible", None
@@ -387,12 +387,8 @@ class LinearProgram:
             return "time_limit", None
         return "error", None
 
-    def load(self, values: np.ndarray, zero: float = 0.0) -> None:
-        """Give the model's variables the values of the columns (those below ``zero`` in
-        absolute value as exact zeros)."""
-        values = np.array(values, dtype=np.float64)
-        if zero > 0:
-            values[np.abs(values) < zero] = 0.0
+    def load(self, values: np.ndarray) -> None:
+        """Give the model's variables the values of the columns (:meth:`solution`)."""
         for var, x in zip(self.columns, values.tolist()):
             var.set_value(x, skip_validation=True)
 
@@ -439,7 +435,7 @@ class LinearProgram:
 
     def solution(self, zero: float = 0.0) -> np.ndarray:
         """The column values of the last solve (those below ``zero`` in absolute value as
-        exact zeros, as :meth:`load` gives them to the variables)."""
+        exact zeros)."""
         values = np.array(self.highs.getSolution().col_value, dtype=np.float64)
         if zero > 0:
             values[np.abs(values) < zero] = 0.0
@@ -449,7 +445,8 @@ class LinearProgram:
         """Let go of the Pyomo model and the compiler's structures: from now on the LP is
         HiGHS's alone (and :attr:`arrays`). :meth:`solve` then loads no values (there are
         no variables), and what needs the model (:meth:`sync`, :meth:`duals`,
-        :meth:`row_duals`, :meth:`linear_form`) is no longer available; the rest is."""
+        :meth:`row_duals`, :meth:`coefficient`, :meth:`linear_form`) is no longer
+        available; the rest is."""
         self.model = self.objective = None
         self.columns = self.rows = self.row_of = None
         # The compiler's structures refer to one another: emptied, they no longer hold
@@ -493,6 +490,10 @@ class LinearProgram:
         ``planner.solver.duals`` for their sign)."""
         return dict(zip(self.rows, self.highs.getSolution().row_dual))
 
+    def coefficient(self, i: int, var) -> float:
+        """The coefficient of ``var`` in row ``i`` as compiled (0 when absent)."""
+        return compiled_coefficient(self.arrays, self._recorder.index, i, var)
+
     def row_dual(self) -> np.ndarray:
         """HiGHS's row duals of the last optimal solve, by row."""
         return np.asarray(self.highs.getSolution().row_dual, dtype=np.float64)
@@ -501,8 +502,7 @@ class LinearProgram:
         """The row duals of the last optimal solve, by row, with what
         :func:`planner.solver.duals.dual_table` needs to read them without walking the
         model again: the rows' constraints and each row's coefficients as compiled."""
-        return RowDuals(list(self.rows), np.asarray(self.highs.getSolution().row_dual, dtype=np.float64),
-                        self.arrays, self._recorder.index)
+        return RowDuals(list(self.rows), self.row_dual(), self.arrays, self._recorder.index)
 
 
 @dataclass
@@ -517,11 +517,16 @@ class RowDuals:
 
     def coefficient(self, i: int, var) -> float:
         """The coefficient of ``var`` in row ``i`` as HiGHS has it (0 when absent)."""
-        j = self.column.get(id(var))
-        a = self.arrays
-        start, end = int(a.starts[i]), int(a.starts[i + 1])
-        hits = np.flatnonzero(a.index[start:end] == j) if j is not None else ()
-        return float(a.value[start + hits[0]]) if len(hits) else 0.0
+        return compiled_coefficient(self.arrays, self.column, i, var)
+
+
+def compiled_coefficient(a: LPArrays, column: dict, i: int, var) -> float:
+    """The coefficient of ``var`` in row ``i`` of ``a`` (columns by ``id(VarData)`` in
+    ``column``), 0 when absent."""
+    j = column.get(id(var))
+    start, end = int(a.starts[i]), int(a.starts[i + 1])
+    hits = np.flatnonzero(a.index[start:end] == j) if j is not None else ()
+    return float(a.value[start + hits[0]]) if len(hits) else 0.0
 
 
 def walk_row(con, walk) -> tuple[float, float, dict]:
@@ -641,8 +646,7 @@ class Reading:
 
     def __init__(self, lp: "LinearProgram", model, inst: Instance, objective: str):
         self.figures = FigureProgram(plan_blocks(model, inst), lp.column)
-        rows = lp.row_duals()
-        self.rows = label_rows(rows.rows, rows.coefficient)
+        self.rows = label_rows(lp.rows, lp.coefficient)
         self.second_stage = (
             lp.linear_form(second_stage_objective(model, inst)) if needs_second_stage(inst, objective) else None
         )
